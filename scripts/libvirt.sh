@@ -1,0 +1,37 @@
+#!/bin/bash
+# Makes sure libvirtd and virtlogd run, on machines with or without systemd.
+#
+#   scripts/libvirt.sh
+#
+# Without systemd (containers, CI) the daemons are started by hand; they
+# refuse to start unless the libvirt-qemu user and the kvm group exist.
+set -euo pipefail
+
+uri=qemu:///system
+if virsh -c "$uri" version >/dev/null 2>&1; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "libvirt: libvirtd is not reachable at $uri; run as root to start it" >&2
+	exit 1
+fi
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+	systemctl start virtlogd.socket libvirtd.socket libvirtd.service 2>/dev/null || true
+else
+	getent group kvm >/dev/null || groupadd -r kvm
+	getent group libvirt >/dev/null || groupadd -r libvirt
+	getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+	id libvirt-qemu >/dev/null 2>&1 ||
+		useradd -r -g kvm -G libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+	mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt
+	pgrep -x virtlogd >/dev/null || virtlogd -d
+	pgrep -x libvirtd >/dev/null || libvirtd -d
+fi
+for _ in $(seq 1 50); do
+	if virsh -c "$uri" version >/dev/null 2>&1; then
+		exit 0
+	fi
+	sleep 0.2
+done
+echo "libvirt: libvirtd did not come up at $uri" >&2
+exit 1

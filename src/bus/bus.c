@@ -1,0 +1,157 @@
+/* bus.c: driver choice and the outbox. */
+#include "nc_config.h"
+#include "bus_priv.h"
+#include "util/nc_error.h"
+#include "util/nc_time.h"
+
+#include <string.h>
+
+void
+nc_message_free(NcMessage *msg)
+{
+    if (!msg)
+        return;
+    g_free(msg->topic);
+    g_free(msg->body);
+    g_free(msg);
+}
+
+NcBus *
+nc_bus_open(const char *target, NcStore *store, GError **err)
+{
+    const NcBusDriver *drv = NULL;
+
+    if (!target || strcmp(target, "local") == 0) {
+        drv = &nc_bus_local_driver;
+        if (!store) {
+            nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                         "the local bus lives in the store; give --store");
+            return NULL;
+        }
+    }
+#if NC_WITH_AMQP
+    else if (g_str_has_prefix(target, "amqp://") || g_str_has_prefix(target, "amqps://"))
+        drv = &nc_bus_amqp_driver;
+#endif
+    if (!drv) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                     "bus '%s' is not understood; use 'local' or an amqp:// URL%s",
+                     target, NC_WITH_AMQP ? "" : " (this build has no AMQP support)");
+        return NULL;
+    }
+    NcBus *bus = g_new0(NcBus, 1);
+    bus->drv = drv;
+    bus->store = store;
+    if (drv->open(bus, target, err) < 0) {
+        g_free(bus);
+        return NULL;
+    }
+    return bus;
+}
+
+void
+nc_bus_close(NcBus *bus)
+{
+    if (!bus)
+        return;
+    bus->drv->close(bus);
+    g_free(bus);
+}
+
+const char *
+nc_bus_driver_name(NcBus *bus)
+{
+    return bus->drv->name;
+}
+
+int
+nc_bus_declare(NcBus *bus, const char *topic, bool consume, GError **err)
+{
+    return bus->drv->declare(bus, topic, consume, err);
+}
+
+int
+nc_bus_publish(NcBus *bus, const char *topic, const char *body, GError **err)
+{
+    return bus->drv->publish(bus, topic, body, err);
+}
+
+int
+nc_bus_receive(NcBus *bus, const char *topic, int timeout_ms, NcMessage **ret,
+               GError **err)
+{
+    return bus->drv->receive(bus, topic, timeout_ms, ret, err);
+}
+
+int
+nc_bus_ack(NcBus *bus, NcMessage *msg, GError **err)
+{
+    return bus->drv->ack(bus, msg, err);
+}
+
+int
+nc_bus_retry(NcBus *bus, NcMessage *msg, int delay_ms, GError **err)
+{
+    return bus->drv->retry(bus, msg, delay_ms, err);
+}
+
+void
+nc_bus_kick(NcBus *bus)
+{
+    if (bus->drv->kick)
+        bus->drv->kick(bus);
+}
+
+char *
+nc_bus_host_topic(const char *host_id)
+{
+    return g_strconcat("host.", host_id, NULL);
+}
+
+int
+nc_outbox_put(NcStore *st, const char *topic, const char *body, GError **err)
+{
+    int64_t now = nc_now_ms();
+    return nc_store_exec(st, err,
+                         "INSERT INTO queue (topic, body, available_at, created_at)"
+                         " VALUES ($1, $2, $3, $3)",
+                         NC_TEXT(topic), NC_TEXT(body), NC_INT(now), NC_END) < 0 ? -1 : 0;
+}
+
+int
+nc_outbox_relay(NcBus *bus, NcStore *st, int max, GError **err)
+{
+    if (bus->drv == &nc_bus_local_driver)
+        return 0;
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    g_autoptr(GPtrArray) topics = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) bodies = g_ptr_array_new_with_free_func(g_free);
+    {
+        g_autoptr(NcRows) r = nc_store_query(st, err,
+                                             "SELECT id, topic, body FROM queue"
+                                             " ORDER BY id LIMIT $1",
+                                             NC_INT(max), NC_END);
+        if (!r)
+            return -1;
+        GError *local = NULL;
+        while (nc_rows_next(r, &local)) {
+            int64_t id = nc_rows_int(r, 0);
+            g_array_append_val(ids, id);
+            g_ptr_array_add(topics, nc_rows_dup(r, 1));
+            g_ptr_array_add(bodies, nc_rows_dup(r, 2));
+        }
+        if (local) {
+            g_propagate_error(err, local);
+            return -1;
+        }
+    }
+    for (guint i = 0; i < ids->len; i++) {
+        if (nc_bus_publish(bus, g_ptr_array_index(topics, i), g_ptr_array_index(bodies, i),
+                           err) < 0)
+            return -1;
+        if (nc_store_exec(st, err, "DELETE FROM queue WHERE id = $1",
+                          NC_INT(g_array_index(ids, int64_t, i)), NC_END) < 0)
+            return -1;
+    }
+    return (int)ids->len;
+}

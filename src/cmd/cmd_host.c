@@ -1,0 +1,103 @@
+/* cmd_host.c: `nestcloud host VERB ...` */
+#include "cli.h"
+#include "util/nc_json.h"
+
+#include <stdio.h>
+
+static int
+nc_host_list(NcCli *cli, int argc, char **argv)
+{
+    if (nc_cli_parse("- list hosts with capacity and allocation", NULL, &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(NcClient) client = cli->client;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(json_t) r = nc_client_call(client, "GET", "/v1/hosts", NULL, NULL, &err);
+    if (!r)
+        return nc_cli_fail(err);
+    if (cli->json) {
+        nc_cli_print_json(r);
+        return 0;
+    }
+    NcTable *t = nc_table_new("NAME", "STATE", "ACCEL", "VCPUS", "MEMORY", "DISK", "VMS", "ID", NULL);
+    size_t i;
+    json_t *h;
+    json_array_foreach(json_object_get(r, "hosts"), i, h) {
+        json_t *a = json_object_get(h, "allocated"), *l = json_object_get(h, "limit");
+        g_autofree char *vc = g_strdup_printf("%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT,
+                                              nc_json_int(a, "vcpus", 0), nc_json_int(l, "vcpus", 0));
+        g_autofree char *am = nc_cli_mib(nc_json_int(a, "memory_mib", 0));
+        g_autofree char *lm = nc_cli_mib(nc_json_int(l, "memory_mib", 0));
+        g_autofree char *mem = g_strdup_printf("%s/%s", am, lm);
+        g_autofree char *dsk = g_strdup_printf("%" G_GINT64_FORMAT "G/%" G_GINT64_FORMAT "G",
+                                               nc_json_int(a, "disk_gib", 0), nc_json_int(l, "disk_gib", 0));
+        g_autofree char *vms = g_strdup_printf("%zu", json_array_size(json_object_get(h, "vms")));
+        nc_table_add(t, nc_json_str(h, "name"), nc_json_str(h, "state"), nc_json_str(h, "accel"),
+                     vc, mem, dsk, vms, nc_json_str(h, "id"));
+    }
+    nc_table_print(t, stdout);
+    return 0;
+}
+
+static int
+nc_host_show(NcCli *cli, int argc, char **argv)
+{
+    if (nc_cli_parse("NAME - show a host", NULL, &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(NcClient) client = cli->client;
+    if (argc != 2) {
+        fprintf(stderr, "nestcloud: give exactly one host name or id\n");
+        return 2;
+    }
+    g_autoptr(GError) err = NULL;
+    g_autofree char *path = nc_cli_path("/v1/hosts/%s", argv[1]);
+    g_autoptr(json_t) h = nc_client_call(client, "GET", path, NULL, NULL, &err);
+    if (!h)
+        return nc_cli_fail(err);
+    nc_cli_print_json(h);
+    return 0;
+}
+
+static int
+nc_host_set(NcCli *cli, int argc, char **argv)
+{
+    double cpu = 0, ram = 0, disk = 0;
+    int reserved = -1;
+    GOptionEntry entries[] = {
+        { "cpu-ratio", 0, 0, G_OPTION_ARG_DOUBLE, &cpu, "vCPU overcommit ratio", "R" },
+        { "ram-ratio", 0, 0, G_OPTION_ARG_DOUBLE, &ram, "Memory overcommit ratio", "R" },
+        { "disk-ratio", 0, 0, G_OPTION_ARG_DOUBLE, &disk, "Disk overcommit ratio", "R" },
+        { "reserved-memory", 0, 0, G_OPTION_ARG_INT, &reserved, "MiB kept for the host", "MIB" },
+        { NULL }
+    };
+    if (nc_cli_parse("NAME - change a host's overcommit and reservation (admin)", entries,
+                     &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(NcClient) client = cli->client;
+    if (argc != 2) {
+        fprintf(stderr, "nestcloud: give exactly one host name or id\n");
+        return 2;
+    }
+    g_autoptr(json_t) req = json_object();
+    if (cpu > 0)
+        json_object_set_new(req, "cpu_ratio", json_real(cpu));
+    if (ram > 0)
+        json_object_set_new(req, "ram_ratio", json_real(ram));
+    if (disk > 0)
+        json_object_set_new(req, "disk_ratio", json_real(disk));
+    if (reserved >= 0)
+        json_object_set_new(req, "reserved_memory_mib", json_integer(reserved));
+    g_autoptr(GError) err = NULL;
+    g_autofree char *path = nc_cli_path("/v1/hosts/%s", argv[1]);
+    g_autoptr(json_t) h = nc_client_call(client, "PATCH", path, req, NULL, &err);
+    if (!h)
+        return nc_cli_fail(err);
+    nc_cli_print_json(h);
+    return 0;
+}
+
+const NcVerb nc_host_verbs[] = {
+    { "list", nc_host_list, "", "list hosts with capacity and allocation" },
+    { "show", nc_host_show, "NAME", "show one host" },
+    { "set", nc_host_set, "NAME", "change overcommit ratios and reservation" },
+    { NULL }
+};

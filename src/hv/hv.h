@@ -1,0 +1,105 @@
+/* hv.h: what a worker asks of its hypervisor.
+ *
+ * The worker speaks in VMs; a hypervisor driver turns that into libvirt
+ * calls, disks and seeds.  Every call is idempotent: ensuring a VM that is
+ * already defined, starting a running one, deleting a missing one all
+ * succeed without doing harm, because commands can arrive twice.
+ *
+ * Drivers are const tables (NcHvDriver): "qemu" is libvirt QEMU/KVM with
+ * qcow2 overlays and NoCloud seeds.
+ */
+#pragma once
+
+#include "conf/host_conf.h"
+#include "conf/image_conf.h"
+#include "conf/vm_conf.h"
+
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+typedef struct NcHv NcHv;
+
+typedef struct {
+    const char *uri;           /* libvirt URI: qemu:///system, test:///... */
+    const char *cloud_id;      /* marks our domains */
+    const char *host_name;
+    const char *state_dir;     /* the worker's own files */
+    const char *instances_dir; /* per-VM disks, seeds, console logs */
+    const char *image_dir;     /* the image pool (may be an NFS mount) */
+    const char *accel;         /* "auto", "kvm" or "tcg" */
+    const char *probe_kernel;  /* a kernel (and initrd) to try KVM with */
+    const char *probe_initrd;
+    const char *network;       /* "auto": create/use ours; "none": user mode */
+    int64_t capacity_vcpus;    /* simulated hosts: capacity to report */
+    int64_t capacity_memory_mib;
+    int64_t capacity_disk_gib;
+} NcHvConfig;
+
+/* A domain as the hypervisor sees it. */
+typedef struct {
+    char *id;        /* the VM id (domain UUID) */
+    char *state;     /* "running", "stopped", "paused", "crashed" */
+    int vcpus;
+    int64_t memory_mib;
+} NcDomainStatus;
+
+void nc_domain_status_free(NcDomainStatus *s);
+
+/* Called from the hypervisor's event thread when a domain of ours changes
+ * state on its own (the guest powered off, crashed, was destroyed). */
+typedef void (*NcHvStateFn)(const char *vm_id, const char *state, void *opaque);
+
+typedef struct {
+    const char *name;
+    int (*open)(NcHv *hv, GError **err);
+    void (*close)(NcHv *hv);
+    /* capacity, accelerator, versions */
+    int (*host_info)(NcHv *hv, NcHost *ret_host, GError **err);
+    /* defines the VM (disk, seed, domain) if it is not defined yet */
+    int (*vm_ensure)(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err);
+    int (*vm_start)(NcHv *hv, const char *id, GError **err);
+    /* ACPI shutdown; forced off after @timeout_s */
+    int (*vm_stop)(NcHv *hv, const char *id, int timeout_s, GError **err);
+    int (*vm_force_stop)(NcHv *hv, const char *id, GError **err);
+    /* clean stop (forced after @timeout_s), then start */
+    int (*vm_reboot)(NcHv *hv, const char *id, int timeout_s, GError **err);
+    /* domain, disk, seed and console gone */
+    int (*vm_delete)(NcHv *hv, const char *id, GError **err);
+    /* brings vCPUs, memory and CPU priority to @spec: live when running */
+    int (*vm_resize)(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err);
+    /* "running", "stopped", ... or "missing" */
+    int (*vm_state)(NcHv *hv, const char *id, char **ret_state, GError **err);
+    /* (element-type NcDomainStatus): every domain of this cloud */
+    GPtrArray *(*vm_list)(NcHv *hv, GError **err);
+    /* the guest's IP addresses, one per NIC (null when unknown) */
+    json_t *(*vm_addresses)(NcHv *hv, const char *id, GError **err);
+} NcHvDriver;
+
+extern const NcHvDriver nc_hv_qemu_driver;
+
+/**
+ * nc_hv_open:
+ * @drv: the driver
+ * @cfg: configuration; strings are copied
+ * @err: set on failure
+ *
+ * Returns: (transfer full): the hypervisor, or NULL.
+ */
+NcHv *nc_hv_open(const NcHvDriver *drv, const NcHvConfig *cfg, GError **err);
+
+/* Sets (or, with NULL, clears) the function called from libvirt's event
+ * thread when one of our domains changes state on its own. */
+void nc_hv_watch(NcHv *hv, NcHvStateFn on_state, void *opaque);
+void nc_hv_close(NcHv *hv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcHv, nc_hv_close)
+
+const NcHvDriver *nc_hv_driver(NcHv *hv);
+/* The accelerator in use: "kvm" or "tcg". */
+const char *nc_hv_accel(NcHv *hv);
+/* The libvirt network NICs join, or NULL when guests use user-mode networking. */
+const char *nc_hv_network(NcHv *hv);
+
+/* Paths of a VM's files in the instances directory (caller frees). */
+char *nc_hv_vm_dir(NcHv *hv, const char *id);
+char *nc_hv_console_path(const char *instances_dir, const char *id);

@@ -1,0 +1,427 @@
+/* hv_libvirt.c: the libvirt plumbing both hypervisor drivers share:
+ * connection (with keepalive and reconnection), the event loop thread,
+ * domain lookup, and the lifecycle calls that do not depend on disks. */
+#include "hv_priv.h"
+#include "conf/domain.h"
+#include "conf/limits.h"
+#include "util/nc_time.h"
+
+#include <libvirt/virterror.h>
+#include <string.h>
+#include <unistd.h>
+
+
+static void
+nc_hv_silent_error(void *opaque, virErrorPtr error)
+{
+    /* libvirt prints every error to stderr by default; we report our own */
+}
+
+static gpointer
+nc_hv_event_loop(gpointer data)
+{
+    for (;;) {
+        if (virEventRunDefaultImpl() < 0)
+            g_usleep(100 * 1000);
+    }
+    return NULL;
+}
+
+void
+nc__hv_libvirt_init(void)
+{
+    static gsize once = 0;
+    if (g_once_init_enter(&once)) {
+        virSetErrorFunc(NULL, nc_hv_silent_error);
+        virInitialize();
+        virEventRegisterDefaultImpl();
+        g_thread_unref(g_thread_new("nc-libvirt-events", nc_hv_event_loop, NULL));
+        g_once_init_leave(&once, 1);
+    }
+}
+
+void
+nc__hv_error(GError **err, NcErrorCode code, const char *what)
+{
+    const char *msg = virGetLastErrorMessage();
+    nc_error_set(err, code, "%s: %s", what, msg ? msg : "unknown libvirt error");
+}
+
+static int
+nc_hv_lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail,
+                   void *opaque)
+{
+    NcHv *hv = opaque;
+    const char *state = NULL;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+
+    switch ((virDomainEventType)event) {
+    case VIR_DOMAIN_EVENT_STOPPED:
+        state = "stopped";
+        break;
+    case VIR_DOMAIN_EVENT_STARTED:
+    case VIR_DOMAIN_EVENT_RESUMED:
+        state = "running";
+        break;
+    case VIR_DOMAIN_EVENT_CRASHED:
+        state = "crashed";
+        break;
+    case VIR_DOMAIN_EVENT_SUSPENDED:
+    case VIR_DOMAIN_EVENT_PMSUSPENDED:
+        state = "paused";
+        break;
+    case VIR_DOMAIN_EVENT_DEFINED:
+    case VIR_DOMAIN_EVENT_UNDEFINED:
+    case VIR_DOMAIN_EVENT_SHUTDOWN:
+    default:
+        return 0;
+    }
+    g_mutex_lock(&hv->lock);
+    NcHvStateFn fn = hv->on_state;
+    void *fn_opaque = hv->opaque;
+    g_mutex_unlock(&hv->lock);
+    if (!fn || virDomainGetUUIDString(dom, uuid) < 0 || !nc__hv_is_ours(hv, dom))
+        return 0;
+    fn(uuid, state, fn_opaque);
+    return 0;
+}
+
+static void
+nc_hv_close_cb(virConnectPtr conn, int reason, void *opaque)
+{
+    NcHv *hv = opaque;
+    g_mutex_lock(&hv->lock);
+    if (hv->conn == conn) {
+        /* the connection is gone; nc__hv_conn() opens a new one */
+        hv->lifecycle_cb = -1;
+        virConnectUnregisterCloseCallback(conn, nc_hv_close_cb);
+        virConnectClose(hv->conn);
+        hv->conn = NULL;
+    }
+    g_mutex_unlock(&hv->lock);
+}
+
+virConnectPtr
+nc__hv_conn(NcHv *hv, GError **err)
+{
+    g_mutex_lock(&hv->lock);
+    if (hv->conn && virConnectIsAlive(hv->conn) != 1) {
+        if (hv->lifecycle_cb >= 0)
+            virConnectDomainEventDeregisterAny(hv->conn, hv->lifecycle_cb);
+        virConnectUnregisterCloseCallback(hv->conn, nc_hv_close_cb);
+        virConnectClose(hv->conn);
+        hv->conn = NULL;
+        hv->lifecycle_cb = -1;
+    }
+    if (!hv->conn) {
+        hv->conn = virConnectOpen(hv->uri);
+        if (!hv->conn) {
+            nc__hv_error(err, NC_ERR_UNAVAILABLE, "cannot connect to the hypervisor");
+            g_mutex_unlock(&hv->lock);
+            return NULL;
+        }
+        virConnectSetKeepAlive(hv->conn, 5, 3);
+        virConnectRegisterCloseCallback(hv->conn, nc_hv_close_cb, hv, NULL);
+        hv->lifecycle_cb = virConnectDomainEventRegisterAny(
+            hv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+            VIR_DOMAIN_EVENT_CALLBACK(nc_hv_lifecycle_cb), hv, NULL);
+    }
+    virConnectPtr c = hv->conn;
+    virConnectRef(c);
+    g_mutex_unlock(&hv->lock);
+    return c;
+}
+
+virDomainPtr
+nc__hv_lookup(NcHv *hv, const char *id, GError **err)
+{
+    virConnectPtr conn = nc__hv_conn(hv, err);
+    if (!conn)
+        return NULL;
+    virDomainPtr dom = virDomainLookupByUUIDString(conn, id);
+    if (!dom) {
+        virErrorPtr e = virGetLastError();
+        if (!e || e->code != VIR_ERR_NO_DOMAIN)
+            nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot look the domain up");
+    } else if (!nc__hv_is_ours(hv, dom)) {
+        nc_error_set(err, NC_ERR_CONFLICT,
+                     "a domain with UUID %s exists but belongs to another cloud", id);
+        virDomainFree(dom);
+        dom = NULL;
+    }
+    virConnectClose(conn);
+    return dom;
+}
+
+const char *
+nc__hv_state_name(int state)
+{
+    switch ((virDomainState)state) {
+    case VIR_DOMAIN_RUNNING:
+    case VIR_DOMAIN_BLOCKED:
+    case VIR_DOMAIN_SHUTDOWN:
+        return "running";
+    case VIR_DOMAIN_PAUSED:
+    case VIR_DOMAIN_PMSUSPENDED:
+        return "paused";
+    case VIR_DOMAIN_CRASHED:
+        return "crashed";
+    case VIR_DOMAIN_SHUTOFF:
+    case VIR_DOMAIN_NOSTATE:
+    default:
+        return "stopped";
+    }
+}
+
+bool
+nc__hv_is_ours(NcHv *hv, virDomainPtr dom)
+{
+    g_autofree char *meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT,
+                                                 NC_XMLNS, 0);
+    if (!meta)
+        return false;
+    g_autofree char *dq = g_strdup_printf("cloud=\"%s\"", hv->cloud_id);
+    g_autofree char *sq = g_strdup_printf("cloud='%s'", hv->cloud_id);
+    return strstr(meta, dq) || strstr(meta, sq);
+}
+
+int
+nc__hv_generic_start(NcHv *hv, const char *id, GError **err)
+{
+    GError *local = NULL;
+    g_autoptr(virDomain) dom = nc__hv_lookup(hv, id, &local);
+    if (!dom) {
+        if (!local)
+            nc_error_set(&local, NC_ERR_NOT_FOUND, "the VM is not defined on this host");
+        g_propagate_error(err, local);
+        return -1;
+    }
+    if (virDomainIsActive(dom) == 1)
+        return 0;
+    if (virDomainCreate(dom) < 0) {
+        if (virDomainIsActive(dom) == 1)
+            return 0;
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot start the VM");
+        return -1;
+    }
+    return 0;
+}
+
+static bool
+nc_hv_wait_inactive(virDomainPtr dom, int64_t timeout_us)
+{
+    int64_t deadline = nc_mono_us() + timeout_us;
+    while (nc_mono_us() < deadline) {
+        if (virDomainIsActive(dom) != 1)
+            return true;
+        g_usleep(100 * 1000);
+    }
+    return virDomainIsActive(dom) != 1;
+}
+
+int
+nc__hv_generic_force_stop(NcHv *hv, const char *id, GError **err)
+{
+    GError *local = NULL;
+    g_autoptr(virDomain) dom = nc__hv_lookup(hv, id, &local);
+    if (!dom) {
+        if (local) {
+            g_propagate_error(err, local);
+            return -1;
+        }
+        return 0;
+    }
+    if (virDomainIsActive(dom) != 1)
+        return 0;
+    if (virDomainDestroy(dom) < 0 && virDomainIsActive(dom) == 1) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot force the VM off");
+        return -1;
+    }
+    return 0;
+}
+
+int
+nc__hv_generic_stop(NcHv *hv, const char *id, int timeout_s, GError **err)
+{
+    GError *local = NULL;
+    g_autoptr(virDomain) dom = nc__hv_lookup(hv, id, &local);
+    if (!dom) {
+        if (local) {
+            g_propagate_error(err, local);
+            return -1;
+        }
+        return 0;
+    }
+    if (virDomainIsActive(dom) != 1)
+        return 0;
+    /* ask the guest first; a guest that ignores ACPI is forced off later */
+    if (virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0 &&
+        nc_hv_wait_inactive(dom, (int64_t)timeout_s * G_USEC_PER_SEC))
+        return 0;
+    return nc__hv_generic_force_stop(hv, id, err);
+}
+
+int
+nc__hv_generic_reboot(NcHv *hv, const char *id, int timeout_s, GError **err)
+{
+    /* a clean shutdown and a fresh start, as a cloud user expects: the
+     * guest gets its ACPI request, and is forced after @timeout_s */
+    if (nc__hv_generic_stop(hv, id, timeout_s, err) < 0)
+        return -1;
+    return nc__hv_generic_start(hv, id, err);
+}
+
+int
+nc__hv_generic_state(NcHv *hv, const char *id, char **ret_state, GError **err)
+{
+    GError *local = NULL;
+    g_autoptr(virDomain) dom = nc__hv_lookup(hv, id, &local);
+    if (!dom) {
+        if (local) {
+            g_propagate_error(err, local);
+            return -1;
+        }
+        *ret_state = g_strdup("missing");
+        return 0;
+    }
+    int state = 0, reason = 0;
+    if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot read the VM's state");
+        return -1;
+    }
+    *ret_state = g_strdup(nc__hv_state_name(state));
+    return 0;
+}
+
+void
+nc_domain_status_free(NcDomainStatus *s)
+{
+    if (!s)
+        return;
+    g_free(s->id);
+    g_free(s->state);
+    g_free(s);
+}
+
+GPtrArray *
+nc__hv_generic_list(NcHv *hv, GError **err)
+{
+    virConnectPtr conn = nc__hv_conn(hv, err);
+    if (!conn)
+        return NULL;
+    virDomainPtr *doms = NULL;
+    int n = virConnectListAllDomains(conn, &doms, 0);
+    virConnectClose(conn);
+    if (n < 0) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot list domains");
+        return NULL;
+    }
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)nc_domain_status_free);
+    for (int i = 0; i < n; i++) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        virDomainInfo info;
+        if (nc__hv_is_ours(hv, doms[i]) && virDomainGetUUIDString(doms[i], uuid) == 0 &&
+            virDomainGetInfo(doms[i], &info) == 0) {
+            NcDomainStatus *s = g_new0(NcDomainStatus, 1);
+            s->id = g_strdup(uuid);
+            s->state = g_strdup(nc__hv_state_name(info.state));
+            s->vcpus = info.nrVirtCpu;
+            s->memory_mib = (int64_t)(info.memory / 1024);
+            g_ptr_array_add(out, s);
+        }
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    return out;
+}
+
+int
+nc__hv_undefine(virDomainPtr dom, GError **err)
+{
+    if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0 &&
+        virDomainIsActive(dom) == 1) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot stop the VM");
+        return -1;
+    }
+    if (virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+                               VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                               VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA |
+                               VIR_DOMAIN_UNDEFINE_NVRAM) < 0) {
+        virErrorPtr e = virGetLastError();
+        if (e && e->code == VIR_ERR_NO_DOMAIN)
+            return 0;
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot undefine the VM");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+nc_hv_set_shares(virDomainPtr dom, unsigned shares, unsigned flags, GError **err)
+{
+    virTypedParameter p;
+    memset(&p, 0, sizeof(p));
+    g_strlcpy(p.field, VIR_DOMAIN_SCHEDULER_CPU_SHARES, sizeof(p.field));
+    p.type = VIR_TYPED_PARAM_ULLONG;
+    p.value.ul = shares;
+    if (virDomainSetSchedulerParametersFlags(dom, &p, 1, flags) < 0) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot change the CPU priority");
+        return -1;
+    }
+    return 0;
+}
+
+/* Sets the vCPU count: hotplug when running (the service refuses a live
+ * decrease, which QEMU 7.2 cannot complete), the definition otherwise. */
+static int
+nc_hv_set_vcpus(virDomainPtr dom, int vcpus, bool live, GError **err)
+{
+    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (live ? VIR_DOMAIN_AFFECT_LIVE : 0);
+    if (virDomainSetVcpusFlags(dom, (unsigned)vcpus, flags) < 0) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot change the vCPU count");
+        return -1;
+    }
+    return 0;
+}
+
+int
+nc__hv_generic_resize(NcHv *hv, virDomainPtr dom, const NcVmSpec *spec, GError **err)
+{
+    bool live = virDomainIsActive(dom) == 1;
+    unsigned flags = VIR_DOMAIN_AFFECT_CONFIG | (live ? VIR_DOMAIN_AFFECT_LIVE : 0);
+
+    int cur = virDomainGetVcpusFlags(dom, live ? VIR_DOMAIN_AFFECT_LIVE
+                                               : VIR_DOMAIN_AFFECT_CONFIG);
+    if (cur < 0) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot read the vCPU count");
+        return -1;
+    }
+    if (cur != spec->vcpus && nc_hv_set_vcpus(dom, spec->vcpus, live, err) < 0)
+        return -1;
+
+    /* Memory: grow the plugged total with DIMMs in whole hot-add blocks,
+     * then let the balloon hold the guest at exactly what was asked. */
+    unsigned long plugged_kib = virDomainGetMaxMemory(dom);
+    if (plugged_kib == 0) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot read the memory size");
+        return -1;
+    }
+    int64_t plugged_mib = (int64_t)(plugged_kib / 1024);
+    if (spec->memory_mib > plugged_mib) {
+        int64_t need = spec->memory_mib - plugged_mib;
+        int64_t dimm = (need + NC_MEMORY_BLOCK_MIB - 1) / NC_MEMORY_BLOCK_MIB *
+                       NC_MEMORY_BLOCK_MIB;
+        if (plugged_mib + dimm > spec->max_memory_mib)
+            dimm = spec->max_memory_mib - plugged_mib;
+        g_autofree char *xml = nc_domain_dimm_xml(dimm);
+        if (virDomainAttachDeviceFlags(dom, xml, flags) < 0) {
+            nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot plug more memory");
+            return -1;
+        }
+    }
+    if (virDomainSetMemoryFlags(dom, (unsigned long)spec->memory_mib * 1024, flags) < 0) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot set the memory size");
+        return -1;
+    }
+    return nc_hv_set_shares(dom, nc_vm_priority_shares(spec->cpu_priority), flags, err);
+}

@@ -1,0 +1,544 @@
+/* hv_qemu.c: the QEMU hypervisor driver: libvirt qemu:///system, qcow2
+ * overlays on images in the pool, NoCloud seeds, a NAT network.
+ *
+ * Files of a VM live in INSTANCES/<vm-id>/: root.qcow2 (overlay on the
+ * image, so launch copies nothing), seed.iso, console.log.  Deleting a VM
+ * removes that directory.
+ */
+#include "hv_priv.h"
+#include "conf/domain.h"
+#include "conf/limits.h"
+#include "conf/seed.h"
+#include "util/nc_fault.h"
+#include "util/nc_fs.h"
+#include "util/nc_json.h"
+#include "util/nc_proc.h"
+#include "util/nc_time.h"
+#include "util/nc_xml.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libvirt/virterror.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define NC_NETWORK_NAME "nestcloud"
+#define NC_NETWORK_BRIDGE "ncbr0"
+#define NC_PROBE_TIMEOUT_US (8 * G_USEC_PER_SEC)
+
+/* ---- accelerator: decided by trying a guest, remembered per host ---- */
+
+static char *
+nc_hv_accel_key(NcHv *hv)
+{
+    struct utsname u;
+    unsigned long qemu_ver = 0;
+    virConnectPtr conn = nc__hv_conn(hv, NULL);
+    if (conn) {
+        virConnectGetVersion(conn, &qemu_ver);
+        virConnectClose(conn);
+    }
+    uname(&u);
+    return g_strdup_printf("%s/%s/%lu", u.release, u.machine, qemu_ver);
+}
+
+/* Boots the probe kernel as a KVM guest and watches its serial output. */
+static bool
+nc_hv_try_kvm(NcHv *hv)
+{
+    if (access("/dev/kvm", R_OK | W_OK) < 0 || !hv->probe_kernel ||
+        access(hv->probe_kernel, R_OK) < 0)
+        return false;
+    virConnectPtr conn = nc__hv_conn(hv, NULL);
+    if (!conn)
+        return false;
+    g_autofree char *log = g_build_filename(hv->state_dir, "kvm-probe.log", NULL);
+    g_autofree char *name = g_strdup_printf("nc-kvm-probe-%d", (int)getpid());
+    unlink(log);
+    g_autoptr(GString) x = g_string_new(NULL);
+    nc_xml_printf(x, "<domain type='kvm'><name>%s</name>"
+                     "<memory unit='MiB'>256</memory><vcpu>1</vcpu>"
+                     "<os><type arch='x86_64'>hvm</type><kernel>%s</kernel>",
+                  name, hv->probe_kernel);
+    if (hv->probe_initrd)
+        nc_xml_printf(x, "<initrd>%s</initrd>", hv->probe_initrd);
+    nc_xml_printf(x, "<cmdline>console=ttyS0 panic=-1</cmdline></os>"
+                     "<features><acpi/><apic/></features><cpu mode='host-passthrough'/>"
+                     "<on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot>"
+                     "<devices><serial type='file'><source path='%s'/></serial>"
+                     "<memballoon model='none'/></devices></domain>", log);
+    virDomainPtr dom = virDomainCreateXML(conn, x->str, VIR_DOMAIN_START_AUTODESTROY);
+    bool ok = false;
+    if (dom) {
+        int64_t deadline = nc_mono_us() + NC_PROBE_TIMEOUT_US;
+        while (!ok && nc_mono_us() < deadline) {
+            g_autofree char *text = NULL;
+            if (g_file_get_contents(log, &text, NULL, NULL) && strstr(text, "Linux version"))
+                ok = true;
+            else
+                g_usleep(100 * 1000);
+        }
+        virDomainDestroy(dom);
+        virDomainFree(dom);
+    }
+    virConnectClose(conn);
+    unlink(log);
+    return ok;
+}
+
+static void
+nc_hv_decide_accel(NcHv *hv)
+{
+    if (g_strcmp0(hv->accel_setting, "kvm") == 0 || g_strcmp0(hv->accel_setting, "tcg") == 0) {
+        hv->accel = g_strdup(hv->accel_setting);
+        return;
+    }
+    g_autofree char *key = nc_hv_accel_key(hv);
+    g_autofree char *cache = g_build_filename(hv->state_dir, "accel.json", NULL);
+    g_autofree char *text = NULL;
+    if (g_file_get_contents(cache, &text, NULL, NULL)) {
+        json_error_t jerr;
+        g_autoptr(json_t) j = json_loads(text, 0, &jerr);
+        if (g_strcmp0(nc_json_str(j, "key"), key) == 0 && nc_json_str(j, "accel")) {
+            hv->accel = g_strdup(nc_json_str(j, "accel"));
+            return;
+        }
+    }
+    hv->accel = g_strdup(nc_hv_try_kvm(hv) ? "kvm" : "tcg");
+    g_autoptr(json_t) j = json_pack("{s:s, s:s}", "key", key, "accel", hv->accel);
+    g_autofree char *out = nc_json_dumps(j);
+    nc_fs_write_atomic(cache, out, strlen(out), 0644, NULL);
+}
+
+/* ---- network: one NAT network per libvirt daemon, on a free subnet ---- */
+
+static bool
+nc_hv_subnet_in_use(uint32_t net, uint32_t mask)
+{
+    g_autofree char *routes = NULL;
+    if (!g_file_get_contents("/proc/net/route", &routes, NULL, NULL))
+        return false;
+    g_auto(GStrv) lines = g_strsplit(routes, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        char iface[64];
+        unsigned dest, gw, flags, refcnt, use, metric, rmask;
+        if (sscanf(*l, "%63s %x %x %x %u %u %u %x", iface, &dest, &gw, &flags, &refcnt,
+                   &use, &metric, &rmask) != 8)
+            continue;
+        uint32_t d = ntohl(dest), m = ntohl(rmask);
+        if (m == 0)
+            continue;   /* the default route overlaps everything; ignore it */
+        uint32_t common = m & mask;
+        if ((d & common) == (net & common))
+            return true;
+    }
+    return false;
+}
+
+static int
+nc_hv_ensure_network(NcHv *hv, GError **err)
+{
+    if (g_strcmp0(hv->network_setting, "none") == 0) {
+        hv->network_note = g_strdup("user-mode networking was chosen");
+        return 0;
+    }
+    virConnectPtr conn = nc__hv_conn(hv, err);
+    if (!conn)
+        return -1;
+    virNetworkPtr net = virNetworkLookupByName(conn, NC_NETWORK_NAME);
+    if (!net) {
+        int third = -1;
+        for (int i = 0; i < 256 && third < 0; i++) {
+            uint32_t cand = (10u << 24) | (213u << 16) | ((uint32_t)i << 8);
+            if (!nc_hv_subnet_in_use(cand, 0xffffff00u))
+                third = i;
+        }
+        if (third < 0) {
+            hv->network_note = g_strdup("no free 10.213.x.0/24 subnet");
+            virConnectClose(conn);
+            return 0;
+        }
+        g_autofree char *xml = g_strdup_printf(
+            "<network><name>" NC_NETWORK_NAME "</name><forward mode='nat'/>"
+            "<bridge name='" NC_NETWORK_BRIDGE "' stp='off'/>"
+            "<ip address='10.213.%d.1' netmask='255.255.255.0'>"
+            "<dhcp><range start='10.213.%d.10' end='10.213.%d.250'/></dhcp></ip></network>",
+            third, third, third);
+        net = virNetworkDefineXML(conn, xml);
+        if (net)
+            virNetworkSetAutostart(net, 1);
+    }
+    if (net && virNetworkIsActive(net) != 1 && virNetworkCreate(net) < 0) {
+        const char *msg = virGetLastErrorMessage();
+        hv->network_note = g_strdup_printf("cannot start the NAT network: %s", msg);
+        virNetworkFree(net);
+        net = NULL;
+    } else if (!net) {
+        const char *msg = virGetLastErrorMessage();
+        hv->network_note = g_strdup_printf("cannot define the NAT network: %s", msg);
+    }
+    if (net) {
+        hv->network = g_strdup(NC_NETWORK_NAME);
+        g_autofree char *xml = virNetworkGetXMLDesc(net, 0);
+        const char *ip = xml ? strstr(xml, "<ip address='") : NULL;
+        if (ip) {
+            unsigned a, b, c, d;
+            if (sscanf(ip, "<ip address='%u.%u.%u.%u'", &a, &b, &c, &d) == 4)
+                hv->subnet = g_strdup_printf("%u.%u.%u.0/24", a, b, c);
+        }
+        virNetworkFree(net);
+    }
+    virConnectClose(conn);
+    return 0;
+}
+
+static int
+nc_hv_qemu_open(NcHv *hv, GError **err)
+{
+    if (nc_fs_mkdir_p(hv->instances_dir, 0755, err) < 0)
+        return -1;
+    virConnectPtr conn = nc__hv_conn(hv, err);
+    if (!conn)
+        return -1;
+    virConnectClose(conn);
+    nc_hv_decide_accel(hv);
+    return nc_hv_ensure_network(hv, err);
+}
+
+static void
+nc_hv_qemu_close(NcHv *hv)
+{
+}
+
+static bool
+nc_hv_is_nested(void)
+{
+    g_autofree char *cpuinfo = NULL;
+    if (g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL) &&
+        strstr(cpuinfo, " hypervisor"))
+        return true;
+    return false;
+}
+
+static int
+nc_hv_qemu_host_info(NcHv *hv, NcHost *h, GError **err)
+{
+    virConnectPtr conn = nc__hv_conn(hv, err);
+    if (!conn)
+        return -1;
+    virNodeInfo info;
+    unsigned long libvirt_ver = 0, qemu_ver = 0;
+    if (virNodeGetInfo(conn, &info) < 0) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot read the host's capacity");
+        virConnectClose(conn);
+        return -1;
+    }
+    virConnectGetLibVersion(conn, &libvirt_ver);
+    virConnectGetVersion(conn, &qemu_ver);
+    virConnectClose(conn);
+
+    struct statvfs vfs;
+    int64_t disk_gib = 0;
+    if (statvfs(hv->instances_dir, &vfs) == 0)
+        disk_gib = (int64_t)((uint64_t)vfs.f_blocks * vfs.f_frsize >> 30);
+
+    h->vcpus = info.cpus;
+    h->memory_mib = (int64_t)(info.memory / 1024);
+    /* libvirt counts NUMA nodes' memory; memory added to a host outside
+     * its nodes (seen on VMs with hotplugged memory) shows only in
+     * /proc/meminfo, which is right for a local hypervisor */
+    g_autofree char *meminfo = NULL;
+    if (g_str_has_prefix(hv->uri, "qemu:///") &&
+        g_file_get_contents("/proc/meminfo", &meminfo, NULL, NULL)) {
+        unsigned long long kib = 0;
+        if (sscanf(meminfo, "MemTotal: %llu kB", &kib) == 1)
+            h->memory_mib = MAX(h->memory_mib, (int64_t)(kib / 1024));
+    }
+    h->disk_gib = disk_gib;
+    g_free(h->accel);
+    h->accel = g_strdup(hv->accel);
+    h->nested = nc_hv_is_nested();
+    g_autofree char *lv = g_strdup_printf("%lu.%lu.%lu", libvirt_ver / 1000000,
+                                          libvirt_ver / 1000 % 1000, libvirt_ver % 1000);
+    g_autofree char *qv = g_strdup_printf("%lu.%lu.%lu", qemu_ver / 1000000,
+                                          qemu_ver / 1000 % 1000, qemu_ver % 1000);
+    json_decref(h->info);
+    h->info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s}",
+                        "hypervisor", "qemu", "uri", hv->uri, "cpu_model", info.model,
+                        "libvirt_version", lv, "qemu_version", qv,
+                        "network", nc_json_string_or_null(hv->network),
+                        "network_note", nc_json_string_or_null(hv->network_note),
+                        "subnet", nc_json_string_or_null(hv->subnet),
+                        "image_dir", hv->image_dir);
+    return 0;
+}
+
+/* ---- VM files ---- */
+
+static int
+nc_hv_make_overlay(NcHv *hv, const char *path, const char *base, const char *format,
+                   int64_t disk_gib, GError **err)
+{
+    if (access(path, F_OK) == 0)
+        return 0;   /* made by an earlier delivery of this command */
+    g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
+    g_autofree char *size = g_strdup_printf("%" G_GINT64_FORMAT "G", disk_gib);
+    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", format,
+                           "-b", base, tmp, size, NULL };
+    if (nc_proc_run(argv, NULL, err) < 0) {
+        unlink(tmp);
+        nc_error_prefix(err, "cannot make the root disk: ");
+        return -1;
+    }
+    if (rename(tmp, path) < 0) {
+        nc_error_set(err, NC_ERR_INTERNAL, "cannot make the root disk: %s", g_strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+nc_hv_make_seed(const char *dir, const NcVmSpec *spec, GError **err)
+{
+    g_autofree char *seed_dir = g_build_filename(dir, "seed.d", NULL);
+    g_autofree char *meta_path = g_build_filename(seed_dir, "meta-data", NULL);
+    g_autofree char *user_path = g_build_filename(seed_dir, "user-data", NULL);
+    g_autofree char *iso = g_build_filename(dir, "seed.iso", NULL);
+    g_autofree char *tmp = g_build_filename(dir, "seed.iso.tmp", NULL);
+    g_autofree char *meta = nc_seed_meta_data(spec);
+    g_autofree char *user = nc_seed_user_data(spec);
+
+    if (nc_fs_mkdir_p(seed_dir, 0700, err) < 0 ||
+        nc_fs_write_atomic(meta_path, meta, strlen(meta), 0600, err) < 0 ||
+        nc_fs_write_atomic(user_path, user, strlen(user), 0600, err) < 0)
+        return -1;
+    const char *argv[] = { "genisoimage", "-quiet", "-output", tmp, "-volid", "cidata",
+                           "-joliet", "-rock", meta_path, user_path, NULL };
+    int rc = nc_proc_run(argv, NULL, err);
+    unlink(meta_path);
+    unlink(user_path);
+    rmdir(seed_dir);
+    if (rc < 0) {
+        unlink(tmp);
+        nc_error_prefix(err, "cannot make the seed: ");
+        return -1;
+    }
+    if (rename(tmp, iso) < 0) {
+        nc_error_set(err, NC_ERR_INTERNAL, "cannot make the seed: %s", g_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+nc_hv_remove_tree(const char *dir, GError **err)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    if (!d)
+        return 0;
+    const char *name;
+    while ((name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(dir, name, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK)) {
+            if (nc_hv_remove_tree(p, err) < 0)
+                return -1;
+        } else if (nc_fs_remove(p, err) < 0) {
+            return -1;
+        }
+    }
+    if (rmdir(dir) < 0 && errno != ENOENT) {
+        nc_error_set(err, NC_ERR_INTERNAL, "cannot remove %s: %s", dir, g_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Resolves an image file of the pool; NULL name gives NULL without error. */
+static char *
+nc_hv_pool_file(NcHv *hv, const char *name, GError **err)
+{
+    char *path = NULL;
+    if (!name)
+        return NULL;
+    if (nc_fs_resolve_within(hv->image_dir, name, &path, err) < 0) {
+        nc_error_prefix(err, "image file: ");
+        return NULL;
+    }
+    return path;
+}
+
+static char *
+nc_hv_domain_xml(NcHv *hv, const NcVmSpec *spec, const NcImage *image, const char *dir,
+                 GError **err)
+{
+    GError *local = NULL;
+    g_autofree char *kernel = nc_hv_pool_file(hv, image->kernel, &local);
+    g_autofree char *initrd = local ? NULL : nc_hv_pool_file(hv, image->initrd, &local);
+    if (local) {
+        g_propagate_error(err, local);
+        return NULL;
+    }
+    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *seed = g_build_filename(dir, "seed.iso", NULL);
+    g_autofree char *console = g_build_filename(dir, "console.log", NULL);
+    NcDomainEnv env = {
+        .cloud_id = hv->cloud_id,
+        .host = hv->host_name,
+        .domain_type = g_strcmp0(hv->accel, "kvm") == 0 ? "kvm" : "qemu",
+        .disk_path = disk,
+        .seed_path = seed,
+        .console_path = console,
+        .kernel = kernel,
+        .initrd = initrd,
+        .cmdline = image->kernel ? image->cmdline : NULL,
+        .network = hv->network,
+    };
+    return nc_domain_xml_format(spec, &env);
+}
+
+static int
+nc_hv_qemu_vm_ensure(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err)
+{
+    GError *local = NULL;
+    g_autoptr(virDomain) existing = nc__hv_lookup(hv, spec->id, &local);
+    if (existing)
+        return 0;
+    if (local) {
+        g_propagate_error(err, local);
+        return -1;
+    }
+
+    g_autofree char *dir = nc_hv_vm_dir(hv, spec->id);
+    bool made_dir = access(dir, F_OK) < 0;
+    g_autofree char *base = nc_hv_pool_file(hv, image->file, err);
+    if (!base)
+        return -1;
+    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *xml = NULL;
+
+    if (nc_fs_mkdir_p(dir, 0755, err) < 0)
+        return -1;
+    if (nc_hv_make_overlay(hv, disk, base, image->format, spec->disk_gib, err) < 0 ||
+        nc_hv_make_seed(dir, spec, err) < 0 ||
+        !(xml = nc_hv_domain_xml(hv, spec, image, dir, err)))
+        goto undo;
+
+    nc_fault_point("worker-before-define");
+    virConnectPtr conn = nc__hv_conn(hv, err);
+    if (!conn)
+        goto undo;
+    virDomainPtr dom = virDomainDefineXML(conn, xml);
+    virConnectClose(conn);
+    if (!dom) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot define the VM");
+        goto undo;
+    }
+    virDomainFree(dom);
+    nc_fault_point("worker-after-define");
+    return 0;
+
+undo:
+    /* leave nothing half-made: the files go with the failed attempt */
+    if (made_dir)
+        nc_hv_remove_tree(dir, NULL);
+    return -1;
+}
+
+static int
+nc_hv_qemu_vm_delete(NcHv *hv, const char *id, GError **err)
+{
+    GError *local = NULL;
+    g_autoptr(virDomain) dom = nc__hv_lookup(hv, id, &local);
+    if (local) {
+        g_propagate_error(err, local);
+        return -1;
+    }
+    if (dom && nc__hv_undefine(dom, err) < 0)
+        return -1;
+    g_autofree char *dir = nc_hv_vm_dir(hv, id);
+    return nc_hv_remove_tree(dir, err);
+}
+
+static int
+nc_hv_qemu_vm_resize(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err)
+{
+    GError *local = NULL;
+    g_autoptr(virDomain) dom = nc__hv_lookup(hv, spec->id, &local);
+    if (!dom) {
+        if (!local)
+            nc_error_set(&local, NC_ERR_NOT_FOUND, "the VM is not defined on this host");
+        g_propagate_error(err, local);
+        return -1;
+    }
+    if (virDomainIsActive(dom) == 1)
+        return nc__hv_generic_resize(hv, dom, spec, err);
+
+    /* stopped: the new shape becomes the definition, without hotplugged
+     * DIMMs, so the next boot starts with exactly what was asked */
+    g_autofree char *dir = nc_hv_vm_dir(hv, spec->id);
+    g_autofree char *xml = nc_hv_domain_xml(hv, spec, image, dir, err);
+    if (!xml)
+        return -1;
+    virConnectPtr conn = nc__hv_conn(hv, err);
+    if (!conn)
+        return -1;
+    virDomainPtr redefined = virDomainDefineXML(conn, xml);
+    virConnectClose(conn);
+    if (!redefined) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot change the VM's definition");
+        return -1;
+    }
+    virDomainFree(redefined);
+    return 0;
+}
+
+static json_t *
+nc_hv_qemu_vm_addresses(NcHv *hv, const char *id, GError **err)
+{
+    GError *local = NULL;
+    g_autoptr(virDomain) dom = nc__hv_lookup(hv, id, &local);
+    json_t *out = json_object();
+    if (!dom) {
+        if (local)
+            g_propagate_error(err, local);
+        return out;
+    }
+    if (virDomainIsActive(dom) != 1)
+        return out;
+    virDomainInterfacePtr *ifaces = NULL;
+    int n = virDomainInterfaceAddresses(dom, &ifaces,
+                                        VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0);
+    for (int i = 0; i < n; i++) {
+        for (unsigned j = 0; j < ifaces[i]->naddrs; j++) {
+            if (ifaces[i]->addrs[j].type == VIR_IP_ADDR_TYPE_IPV4 && ifaces[i]->hwaddr) {
+                json_object_set_new(out, ifaces[i]->hwaddr,
+                                    json_string(ifaces[i]->addrs[j].addr));
+                break;
+            }
+        }
+        virDomainInterfaceFree(ifaces[i]);
+    }
+    free(ifaces);
+    return out;
+}
+
+const NcHvDriver nc_hv_qemu_driver = {
+    .name = "qemu",
+    .open = nc_hv_qemu_open,
+    .close = nc_hv_qemu_close,
+    .host_info = nc_hv_qemu_host_info,
+    .vm_ensure = nc_hv_qemu_vm_ensure,
+    .vm_start = nc__hv_generic_start,
+    .vm_stop = nc__hv_generic_stop,
+    .vm_force_stop = nc__hv_generic_force_stop,
+    .vm_reboot = nc__hv_generic_reboot,
+    .vm_delete = nc_hv_qemu_vm_delete,
+    .vm_resize = nc_hv_qemu_vm_resize,
+    .vm_state = nc__hv_generic_state,
+    .vm_list = nc__hv_generic_list,
+    .vm_addresses = nc_hv_qemu_vm_addresses,
+};

@@ -1,0 +1,256 @@
+/* host_service.c: hosts, heartbeats, and the drift they reveal. */
+#include "host_service.h"
+#include "central_priv.h"
+#include "conf/limits.h"
+#include "store/host_store.h"
+#include "store/image_store.h"
+#include "store/op_store.h"
+#include "store/vm_store.h"
+#include "util/nc_error.h"
+#include "util/nc_json.h"
+#include "util/nc_log.h"
+#include "util/nc_time.h"
+#include "util/nc_valid.h"
+
+#include <math.h>
+#include <string.h>
+
+/* VMs changed this recently are left alone by drift checks: the heartbeat
+ * may predate the change. */
+#define NC_DRIFT_GRACE_MS 2000
+
+static json_t *
+nc_host_json(NcCentral *c, const NcCaller *caller, const NcHost *h, GError **err)
+{
+    json_t *o = nc_host_to_api_json(h);
+    g_autoptr(GPtrArray) vms = nc_store_vm_list(c->store, NC_SCOPE(caller), h->id, err);
+    if (!vms) {
+        json_decref(o);
+        return NULL;
+    }
+    json_t *list = json_array();
+    for (guint i = 0; i < vms->len; i++) {
+        NcVm *vm = g_ptr_array_index(vms, i);
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:I}", "id", vm->spec->id,
+                                              "name", vm->spec->name,
+                                              "state", nc_vm_state_name(vm->state),
+                                              "vcpus", vm->spec->vcpus,
+                                              "memory_mib", (json_int_t)vm->spec->memory_mib));
+    }
+    json_object_set_new(o, "vms", list);
+    return o;
+}
+
+json_t *
+nc_host_service_list(NcCentral *c, const NcCaller *caller, GError **err)
+{
+    g_autoptr(GPtrArray) hosts = nc_store_host_list(c->store, err);
+    if (!hosts)
+        return NULL;
+    json_t *list = json_array();
+    for (guint i = 0; i < hosts->len; i++) {
+        json_t *h = nc_host_json(c, caller, g_ptr_array_index(hosts, i), err);
+        if (!h) {
+            json_decref(list);
+            return NULL;
+        }
+        json_array_append_new(list, h);
+    }
+    return json_pack("{s:o}", "hosts", list);
+}
+
+json_t *
+nc_host_service_get(NcCentral *c, const NcCaller *caller, const char *key, GError **err)
+{
+    g_autoptr(NcHost) h = nc_store_host_get(c->store, key, err);
+    return h ? nc_host_json(c, caller, h, err) : NULL;
+}
+
+static int
+nc_host_ratio(json_t *req, const char *key, int64_t *ret, GError **err)
+{
+    json_t *v = json_object_get(req, key);
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_number(v) || json_number_value(v) < 0.1 || json_number_value(v) > 64.0) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                     "field '%s' must be a number between 0.1 and 64", key);
+        return -1;
+    }
+    *ret = (int64_t)llround(json_number_value(v) * 1000.0);
+    return 0;
+}
+
+json_t *
+nc_host_service_update(NcCentral *c, const NcCaller *caller, const char *key, json_t *req,
+                       GError **err)
+{
+    static const char *const keys[] = { "cpu_ratio", "ram_ratio", "disk_ratio",
+                                        "reserved_memory_mib", NULL };
+    int64_t cpu = -1, ram = -1, disk = -1, reserved = -1;
+    if (!caller->admin) {
+        nc_error_set(err, NC_ERR_FORBIDDEN, "only an admin can change hosts");
+        return NULL;
+    }
+    if (nc_json_check_keys(req, "a host change", keys, err) < 0 ||
+        nc_host_ratio(req, "cpu_ratio", &cpu, err) < 0 ||
+        nc_host_ratio(req, "ram_ratio", &ram, err) < 0 ||
+        nc_host_ratio(req, "disk_ratio", &disk, err) < 0 ||
+        nc_json_get_int(req, "reserved_memory_mib", false, 0, NC_LIMIT_MEMORY_MIB, &reserved,
+                        err) < 0)
+        return NULL;
+    g_auto(NcStoreTxn) txn = { 0 };
+    if (nc_store_txn_begin(&txn, c->store, err) < 0)
+        return NULL;
+    g_autoptr(NcHost) h = nc_store_host_get(c->store, key, err);
+    if (!h || nc_store_host_set_policy(c->store, h->id, cpu, ram, disk, reserved, err) < 0 ||
+        nc__central_event(c, NULL, "host.updated", "host", h->id, json_incref(req), err) < 0 ||
+        nc_store_txn_commit(&txn, err) < 0)
+        return NULL;
+    nc__central_notify(c);
+    return nc_host_service_get(c, caller, h->id, err);
+}
+
+/* ---- heartbeats ---- */
+
+/* Maps {"mac": "ip"} onto the VM's NICs, in order. */
+static json_t *
+nc_host_addresses(const NcVmSpec *spec, json_t *by_mac)
+{
+    json_t *out = json_array();
+    for (guint i = 0; i < spec->nics->len; i++) {
+        NcNic *nic = g_ptr_array_index(spec->nics, i);
+        const char *ip = nc_json_str(by_mac, nic->mac);
+        json_array_append_new(out, nc_json_string_or_null(ip));
+    }
+    return out;
+}
+
+static int
+nc_host_repair(NcCentral *c, NcVm *vm, GError **err)
+{
+    /* the domain vanished: define it again, and start it if it should run */
+    g_autoptr(NcImage) img = nc_store_image_get(c->store, NULL, vm->spec->image, err);
+    if (!img)
+        return -1;
+    bool run = g_strcmp0(vm->desired, "running") == 0;
+    const char *kind = run ? "vm.create" : "vm.define";
+    g_autoptr(NcOperation) op = nc__op_new(vm->spec->project, run ? "vm.repair" : "vm.define",
+                                           "vm", vm->spec->id, vm->spec->name, vm->host);
+    g_free(vm->op);
+    vm->op = g_strdup(op->id);
+    vm->state = run ? NC_VM_BUILDING : vm->state;
+    if (nc_store_vm_update(c->store, vm, err) < 0)
+        return -1;
+    return nc__op_submit(c, op, vm->host, nc__vm_command(kind, op->id, vm->spec, img, NULL),
+                         err);
+}
+
+int
+nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
+{
+    json_t *hj = json_object_get(msg, "host");
+    const char *id = nc_json_str(hj, "id"), *name = nc_json_str(hj, "name");
+    if (!id || !name || !nc_uuid_is_valid(id) || nc_name_check("host", name, NULL) < 0) {
+        nc_log_warn("ignoring a heartbeat without a valid host id and name");
+        return 0;
+    }
+    int64_t hb_time = nc_json_int(msg, "time", nc_now_ms());
+    g_autoptr(NcHost) h = nc_host_new();
+    h->id = g_strdup(id);
+    h->name = g_strdup(name);
+    h->accel = g_strdup(nc_json_str(hj, "accel") ? nc_json_str(hj, "accel") : "tcg");
+    h->nested = json_is_true(json_object_get(hj, "nested"));
+    h->vcpus = nc_json_int(hj, "vcpus", 0);
+    h->memory_mib = nc_json_int(hj, "memory_mib", 0);
+    h->disk_gib = nc_json_int(hj, "disk_gib", 0);
+    h->cpu_ratio = c->cfg.cpu_ratio;
+    h->ram_ratio = c->cfg.ram_ratio;
+    h->disk_ratio = c->cfg.disk_ratio;
+    h->reserved_memory_mib = c->cfg.reserved_memory_mib;
+    json_t *info = json_object_get(hj, "info");
+    if (json_is_object(info)) {
+        json_decref(h->info);
+        h->info = json_incref(info);
+    }
+    GError *local = NULL;
+    g_autoptr(NcHost) before = nc_store_host_get(c->store, id, &local);
+    g_clear_error(&local);
+    if (nc_store_host_register(c->store, h, err) < 0)
+        return -1;
+    if (!before || g_strcmp0(before->state, "up") != 0) {
+        if (nc__central_event(c, NULL, "host.state", "host", id,
+                              json_pack("{s:s, s:s}", "name", name, "state", "up"), err) < 0)
+            return -1;
+    }
+
+    /* what the host runs, against what the store says */
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+    json_t *doms = json_object_get(msg, "domains");
+    size_t i;
+    json_t *d;
+    json_array_foreach(doms, i, d) {
+        const char *vm_id = nc_json_str(d, "id");
+        if (!vm_id || !nc_uuid_is_valid(vm_id))
+            continue;
+        g_hash_table_add(seen, (gpointer)vm_id);
+        g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, vm_id, &local);
+        if (!vm) {
+            g_clear_error(&local);
+            /* a domain of ours the store does not know: a leftover of a
+             * deleted VM; remove it (the command carries only the id) */
+            g_autoptr(NcVmSpec) ghost = nc_vm_spec_new();
+            ghost->id = g_strdup(vm_id);
+            ghost->name = g_strdup("orphan");
+            g_autoptr(json_t) cmd = nc__vm_command("vm.delete", NULL, ghost, NULL, NULL);
+            g_autofree char *topic = nc_bus_host_topic(id);
+            g_autofree char *body = nc_json_dumps(cmd);
+            nc_log_info("host %s runs domain %s that no VM owns; removing it", name, vm_id);
+            if (nc_outbox_put(c->store, topic, body, err) < 0)
+                return -1;
+            continue;
+        }
+        bool dirty = false;
+        g_autoptr(json_t) addrs = nc_host_addresses(vm->spec, json_object_get(d, "addresses"));
+        if (!json_equal(addrs, vm->addresses) && g_strcmp0(nc_json_str(d, "state"), "running") == 0) {
+            json_decref(vm->addresses);
+            vm->addresses = json_incref(addrs);
+            dirty = true;
+        }
+        if (!vm->op && vm->state != NC_VM_DELETING && vm->updated_at < hb_time - NC_DRIFT_GRACE_MS) {
+            const char *obs = nc_json_str(d, "state");
+            if (g_strcmp0(obs, "running") == 0 && vm->state == NC_VM_STOPPED) {
+                vm->state = NC_VM_RUNNING;
+                dirty = true;
+            } else if (g_strcmp0(obs, "stopped") == 0 && vm->state == NC_VM_RUNNING) {
+                vm->state = NC_VM_STOPPED;
+                g_free(vm->desired);
+                vm->desired = g_strdup("stopped");
+                dirty = true;
+            }
+        }
+        if (dirty && (nc_store_vm_update(c->store, vm, err) < 0 ||
+                      nc__central_event(c, vm->spec->project, "vm.state", "vm", vm->spec->id,
+                                        json_pack("{s:s, s:s, s:O}", "name", vm->spec->name,
+                                                  "state", nc_vm_state_name(vm->state),
+                                                  "addresses", vm->addresses), err) < 0))
+            return -1;
+    }
+
+    g_autoptr(GPtrArray) mine = nc_store_vm_list(c->store, NULL, id, err);
+    if (!mine)
+        return -1;
+    for (guint k = 0; k < mine->len; k++) {
+        NcVm *vm = g_ptr_array_index(mine, k);
+        if (g_hash_table_contains(seen, vm->spec->id) || vm->op ||
+            vm->updated_at >= hb_time - NC_DRIFT_GRACE_MS)
+            continue;
+        if (vm->state != NC_VM_RUNNING && vm->state != NC_VM_STOPPED)
+            continue;
+        nc_log_info("VM %s (%s) has no domain on host %s; defining it again",
+                    vm->spec->name, vm->spec->id, name);
+        if (nc_host_repair(c, vm, err) < 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,12 @@
+/* host_service.h: hosts as the API offers them, and their heartbeats. */
+#pragma once
+
+#include "central.h"
+
+json_t *nc_host_service_list(NcCentral *c, const NcCaller *caller, GError **err);
+json_t *nc_host_service_get(NcCentral *c, const NcCaller *caller, const char *key,
+                            GError **err);
+/* PATCH /v1/hosts/{id} (admin): {"cpu_ratio", "ram_ratio", "disk_ratio",
+ * "reserved_memory_mib"}, ratios as decimals. */
+json_t *nc_host_service_update(NcCentral *c, const NcCaller *caller, const char *key,
+                               json_t *req, GError **err);

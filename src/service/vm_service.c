@@ -1,0 +1,662 @@
+/* vm_service.c: VM requests, and applying what workers report about VMs. */
+#include "vm_service.h"
+#include "central_priv.h"
+#include "conf/limits.h"
+#include "sched/sched.h"
+#include "store/host_store.h"
+#include "store/image_store.h"
+#include "store/op_store.h"
+#include "store/vm_store.h"
+#include "util/nc_error.h"
+#include "util/nc_fault.h"
+#include "util/nc_json.h"
+#include "util/nc_time.h"
+#include "util/nc_valid.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- shared helpers ---- */
+
+NcOperation *
+nc__op_new(const char *project, const char *kind, const char *target_kind,
+           const char *target_id, const char *target_name, const char *host)
+{
+    NcOperation *op = nc_op_new();
+    op->id = nc_uuid_new();
+    op->project = g_strdup(project);
+    op->kind = g_strdup(kind);
+    op->status = NC_OP_PENDING;
+    op->target_kind = g_strdup(target_kind);
+    op->target_id = g_strdup(target_id);
+    op->target_name = g_strdup(target_name);
+    op->host = g_strdup(host);
+    op->created_at = op->updated_at = nc_now_ms();
+    return op;
+}
+
+int
+nc__op_submit(NcCentral *c, NcOperation *op, const char *host, json_t *command,
+              GError **err)
+{
+    g_autoptr(json_t) cmd = command;
+    if (nc_store_op_insert(c->store, op, err) < 0 ||
+        nc__central_event(c, op->project, "operation", "operation", op->id,
+                          nc_op_to_api_json(op), err) < 0)
+        return -1;
+    if (cmd) {
+        g_autofree char *topic = nc_bus_host_topic(host);
+        g_autofree char *body = nc_json_dumps(cmd);
+        if (nc_outbox_put(c->store, topic, body, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+json_t *
+nc__image_command_json(const NcImage *img)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}",
+                     "id", img->id, "name", img->name, "format", img->format,
+                     "file", img->file, "kernel", nc_json_string_or_null(img->kernel),
+                     "initrd", nc_json_string_or_null(img->initrd),
+                     "cmdline", nc_json_string_or_null(img->cmdline));
+}
+
+json_t *
+nc__vm_command(const char *kind, const char *op_id, const NcVmSpec *spec,
+               const NcImage *image, json_t *args)
+{
+    return json_pack("{s:s, s:o, s:o, s:o, s:o}", "kind", kind,
+                     "op", nc_json_string_or_null(op_id), "vm", nc_vm_spec_to_json(spec),
+                     "image", image ? nc__image_command_json(image) : json_object(),
+                     "args", args ? args : json_object());
+}
+
+static json_t *
+nc_vm_json(NcCentral *c, const NcVm *vm)
+{
+    g_autoptr(NcImage) img = nc_store_image_get(c->store, NULL, vm->spec->image, NULL);
+    return nc_vm_to_api_json(vm, img ? img->name : NULL);
+}
+
+static int
+nc_vm_event(NcCentral *c, const NcVm *vm, const char *type, GError **err)
+{
+    return nc__central_event(c, vm->spec->project, type, "vm", vm->spec->id,
+                             json_pack("{s:s, s:s, s:o, s:o}", "name", vm->spec->name,
+                                       "state", nc_vm_state_name(vm->state),
+                                       "host", nc_json_string_or_null(vm->host_name ? vm->host_name : vm->host),
+                                       "error", nc_json_string_or_null(vm->error)),
+                             err);
+}
+
+static int
+nc_vm_finish(NcCentral *c, GError **err, NcStoreTxn *txn)
+{
+    if (nc_store_txn_commit(txn, err) < 0)
+        return -1;
+    nc__central_notify(c);
+    nc_bus_kick(c->bus);
+    return 0;
+}
+
+/* ---- create ---- */
+
+static int
+nc_vm_place(NcCentral *c, NcVm *vm, GError **err)
+{
+    const NcVmSpec *s = vm->spec;
+    g_autoptr(GPtrArray) hosts = nc_store_host_list(c->store, err);
+    if (!hosts)
+        return -1;
+    NcSchedRequest req = { s->vcpus, s->memory_mib, s->disk_gib };
+    g_auto(NcSchedResult) res = { 0 };
+    nc_sched_rank(hosts, &req, c->cfg.policy, &res);
+    for (guint i = 0; i < res.candidates->len; i++) {
+        NcHost *h = g_ptr_array_index(res.candidates, i);
+        int rc = nc_store_host_claim(c->store, h->id, req.vcpus, req.memory_mib,
+                                     req.disk_gib, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 1) {
+            vm->host = g_strdup(h->id);
+            vm->host_name = g_strdup(h->name);
+            vm->placement = nc_sched_explain(h, &req, c->cfg.policy, &res);
+            return 0;
+        }
+    }
+    nc_error_set(err, NC_ERR_NO_CAPACITY, "no host can take this VM: %s",
+                 res.nearest_miss ? res.nearest_miss : "every host is full");
+    return -1;
+}
+
+json_t *
+nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError **err)
+{
+    g_autoptr(NcVmSpec) spec = NULL;
+    if (nc_vm_spec_from_request(req, &spec, err) < 0)
+        return NULL;
+    spec->id = nc_uuid_new();
+    spec->project = g_strdup(caller->project);
+
+    g_auto(NcStoreTxn) txn = { 0 };
+    if (nc_store_txn_begin(&txn, c->store, err) < 0)
+        return NULL;
+    int64_t count = nc_store_vm_count(c->store, caller->project, err);
+    if (count < 0)
+        return NULL;
+    if (count >= NC_LIMIT_VMS_PER_PROJECT) {
+        nc_error_set(err, NC_ERR_QUOTA_EXCEEDED, "the project already has %" G_GINT64_FORMAT
+                     " VMs, its limit", count);
+        return NULL;
+    }
+    GError *local = NULL;
+    g_autoptr(NcImage) img = nc_store_image_get(c->store, caller->project, spec->image, &local);
+    if (!img) {
+        if (nc_error_code(local) == NC_ERR_NOT_FOUND) {
+            g_clear_error(&local);
+            nc_error_set(err, NC_ERR_UNPROCESSABLE, "image '%s' does not exist", spec->image);
+        } else {
+            g_propagate_error(err, local);
+        }
+        return NULL;
+    }
+    int64_t min_disk = MAX(1, (int64_t)((img->virtual_size_bytes + (1ULL << 30) - 1) >> 30));
+    if (spec->disk_gib == 0) {
+        spec->disk_gib = min_disk;
+    } else if (spec->disk_gib < min_disk) {
+        nc_error_set(err, NC_ERR_UNPROCESSABLE,
+                     "disk_gib %" G_GINT64_FORMAT " is smaller than image '%s' (%"
+                     G_GINT64_FORMAT " GiB)", spec->disk_gib, img->name, min_disk);
+        return NULL;
+    }
+    g_free(spec->image);
+    spec->image = g_strdup(img->id);
+
+    g_autoptr(NcVm) vm = nc_vm_new();
+    vm->spec = g_steal_pointer(&spec);
+    vm->state = NC_VM_SCHEDULED;
+    vm->desired = g_strdup("running");
+    vm->created_at = vm->updated_at = nc_now_ms();
+    if (nc_vm_place(c, vm, err) < 0)
+        return NULL;
+    g_autoptr(NcOperation) op = nc__op_new(caller->project, "vm.create", "vm", vm->spec->id,
+                                           vm->spec->name, vm->host);
+    vm->op = g_strdup(op->id);
+    if (nc_store_vm_insert(c->store, vm, err) < 0 ||
+        nc__op_submit(c, op, vm->host,
+                      nc__vm_command("vm.create", op->id, vm->spec, img, NULL), err) < 0 ||
+        nc_vm_event(c, vm, "vm.created", err) < 0 ||
+        nc_vm_finish(c, err, &txn) < 0)
+        return NULL;
+    nc_fault_point("api-after-commit");
+    return nc_op_to_api_json(op);
+}
+
+/* ---- reading ---- */
+
+json_t *
+nc_vm_service_get(NcCentral *c, const NcCaller *caller, const char *key, GError **err)
+{
+    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NC_SCOPE(caller), key, err);
+    return vm ? nc_vm_json(c, vm) : NULL;
+}
+
+json_t *
+nc_vm_service_list(NcCentral *c, const NcCaller *caller, GError **err)
+{
+    g_autoptr(GPtrArray) vms = nc_store_vm_list(c->store, NC_SCOPE(caller), NULL, err);
+    if (!vms)
+        return NULL;
+    g_autoptr(GPtrArray) imgs = nc_store_image_list(c->store, NULL, err);
+    if (!imgs)
+        return NULL;
+    g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < imgs->len; i++) {
+        NcImage *img = g_ptr_array_index(imgs, i);
+        g_hash_table_insert(names, img->id, img->name);
+    }
+    json_t *list = json_array();
+    for (guint i = 0; i < vms->len; i++) {
+        NcVm *vm = g_ptr_array_index(vms, i);
+        json_array_append_new(list, nc_vm_to_api_json(vm, g_hash_table_lookup(names,
+                                                                               vm->spec->image)));
+    }
+    return json_pack("{s:o}", "vms", list);
+}
+
+json_t *
+nc_vm_service_console(NcCentral *c, const NcCaller *caller, const char *key,
+                      int64_t tail_bytes, GError **err)
+{
+    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NC_SCOPE(caller), key, err);
+    if (!vm)
+        return NULL;
+    g_autofree char *path = g_build_filename(c->cfg.instances_dir, vm->spec->id, "console.log",
+                                             NULL);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return json_pack("{s:s, s:s, s:I, s:b}", "vm", vm->spec->id, "console", "",
+                             "size", (json_int_t)0, "truncated", 0);
+        nc_error_set(err, NC_ERR_INTERNAL, "cannot read the console: %s", g_strerror(errno));
+        return NULL;
+    }
+    struct stat stbuf;
+    fstat(fd, &stbuf);
+    int64_t size = stbuf.st_size;
+    int64_t want = MIN(size, tail_bytes);
+    g_autofree char *buf = g_malloc((size_t)want + 1);
+    ssize_t n = pread(fd, buf, (size_t)want, size - want);
+    close(fd);
+    if (n < 0) {
+        nc_error_set(err, NC_ERR_INTERNAL, "cannot read the console: %s", g_strerror(errno));
+        return NULL;
+    }
+    buf[n] = '\0';
+    /* the console is the guest's bytes: make it valid UTF-8 text */
+    g_autofree char *text = g_utf8_make_valid(buf, n);
+    return json_pack("{s:s, s:s, s:I, s:b}", "vm", vm->spec->id, "console", text,
+                     "size", (json_int_t)size, "truncated", want < size);
+}
+
+/* ---- changing ---- */
+
+static NcImage *
+nc_vm_image(NcCentral *c, const NcVm *vm, GError **err)
+{
+    return nc_store_image_get(c->store, NULL, vm->spec->image, err);
+}
+
+static int
+nc_vm_check_idle(const NcVm *vm, GError **err)
+{
+    if (vm->state == NC_VM_DELETING) {
+        nc_error_set(err, NC_ERR_CONFLICT, "VM '%s' is being deleted", vm->spec->name);
+        return -1;
+    }
+    if (vm->op) {
+        nc_error_set(err, NC_ERR_CONFLICT,
+                     "VM '%s' has operation %s in progress; wait for it to finish",
+                     vm->spec->name, vm->op);
+        return -1;
+    }
+    return 0;
+}
+
+json_t *
+nc_vm_service_update(NcCentral *c, const NcCaller *caller, const char *key, json_t *req,
+                     GError **err)
+{
+    NcVmResize rz;
+    if (nc_vm_resize_from_request(req, &rz, err) < 0)
+        return NULL;
+    g_auto(NcStoreTxn) txn = { 0 };
+    if (nc_store_txn_begin(&txn, c->store, err) < 0)
+        return NULL;
+    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NC_SCOPE(caller), key, err);
+    if (!vm || nc_vm_check_idle(vm, err) < 0 || nc_vm_resize_check(vm->spec, &rz, err) < 0)
+        return NULL;
+    NcVmSpec *s = vm->spec;
+    int64_t new_vcpus = rz.vcpus > 0 ? rz.vcpus : s->vcpus;
+    int64_t new_mem = rz.memory_mib > 0 ? rz.memory_mib : s->memory_mib;
+    int new_prio = rz.cpu_priority >= 0 ? rz.cpu_priority : s->cpu_priority;
+    int64_t dv = new_vcpus - s->vcpus, dm = new_mem - s->memory_mib;
+    bool live = vm->state == NC_VM_RUNNING || vm->state == NC_VM_BUILDING;
+    if (live && dv < 0) {
+        /* QEMU 7.2 never completes a vCPU unplug (the guest lets go, QEMU
+         * keeps the device, libvirt is left with a stale count) */
+        nc_error_set(err, NC_ERR_UNSUPPORTED,
+                     "vCPUs of a running VM can only grow; stop VM '%s' to lower them "
+                     "from %d to %" G_GINT64_FORMAT, s->name, s->vcpus, new_vcpus);
+        return NULL;
+    }
+
+    /* growth must fit the VM's host; shrinking frees capacity at once */
+    if ((dv > 0 || dm > 0) &&
+        nc_store_host_claim(c->store, vm->host, MAX(dv, 0), MAX(dm, 0), 0, err) != 1) {
+        if (err && *err)
+            return NULL;
+        g_autoptr(NcHost) h = nc_store_host_get(c->store, vm->host, err);
+        if (!h)
+            return NULL;
+        nc_error_set(err, NC_ERR_NO_CAPACITY,
+                     "host '%s' has %" G_GINT64_FORMAT " vCPUs and %" G_GINT64_FORMAT
+                     " MiB free; this change needs %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
+                     " more", h->name, nc_host_limit_vcpus(h) - h->alloc_vcpus,
+                     nc_host_limit_memory_mib(h) - h->alloc_memory_mib, MAX(dv, 0), MAX(dm, 0));
+        return NULL;
+    }
+    if ((dv < 0 || dm < 0) &&
+        nc_store_host_release(c->store, vm->host, MAX(-dv, 0), MAX(-dm, 0), 0, err) < 0)
+        return NULL;
+
+    g_autoptr(NcImage) img = nc_vm_image(c, vm, err);
+    if (!img)
+        return NULL;
+    g_autoptr(NcOperation) op = nc__op_new(s->project, "vm.resize", "vm", s->id, s->name,
+                                           vm->host);
+    json_decref(op->request);
+    op->request = json_pack("{s:{s:i, s:I, s:i}, s:{s:I, s:I, s:i}}",
+                            "old", "vcpus", s->vcpus, "memory_mib", (json_int_t)s->memory_mib,
+                            "cpu_priority", s->cpu_priority,
+                            "new", "vcpus", (json_int_t)new_vcpus,
+                            "memory_mib", (json_int_t)new_mem, "cpu_priority", new_prio);
+    s->vcpus = (int)new_vcpus;
+    s->memory_mib = new_mem;
+    s->cpu_priority = new_prio;
+    vm->op = g_strdup(op->id);
+    g_clear_pointer(&vm->error, g_free);
+    if (nc_store_vm_update(c->store, vm, err) < 0 ||
+        nc__op_submit(c, op, vm->host, nc__vm_command("vm.resize", op->id, s, img, NULL),
+                      err) < 0 ||
+        nc_vm_event(c, vm, "vm.updated", err) < 0 ||
+        nc_vm_finish(c, err, &txn) < 0)
+        return NULL;
+    return nc_op_to_api_json(op);
+}
+
+json_t *
+nc_vm_service_action(NcCentral *c, const NcCaller *caller, const char *key, json_t *req,
+                     GError **err)
+{
+    static const char *const keys[] = { "action", "timeout", NULL };
+    const char *action = NULL;
+    int64_t timeout = NC_DEFAULT_STOP_TIMEOUT_S;
+    if (nc_json_check_keys(req, "an action", keys, err) < 0 ||
+        nc_json_get_string(req, "action", true, 32, &action, err) < 0 ||
+        nc_json_get_int(req, "timeout", false, 0, NC_LIMIT_STOP_TIMEOUT_S, &timeout, err) < 0)
+        return NULL;
+
+    bool start = strcmp(action, "start") == 0, stop = strcmp(action, "stop") == 0;
+    bool reboot = strcmp(action, "reboot") == 0, force = strcmp(action, "force-stop") == 0;
+    if (!start && !stop && !reboot && !force) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                     "action must be start, stop, reboot or force-stop");
+        return NULL;
+    }
+    g_auto(NcStoreTxn) txn = { 0 };
+    if (nc_store_txn_begin(&txn, c->store, err) < 0)
+        return NULL;
+    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NC_SCOPE(caller), key, err);
+    if (!vm)
+        return NULL;
+    NcVmState st = vm->state;
+    if (force) {
+        if (st == NC_VM_DELETING || st == NC_VM_STOPPED) {
+            nc_error_set(err, NC_ERR_CONFLICT, "VM '%s' is %s", vm->spec->name,
+                         nc_vm_state_name(st));
+            return NULL;
+        }
+    } else {
+        if (nc_vm_check_idle(vm, err) < 0)
+            return NULL;
+        bool ok = start ? (st == NC_VM_STOPPED || st == NC_VM_ERROR)
+                : stop ? (st == NC_VM_RUNNING || st == NC_VM_BUILDING || st == NC_VM_ERROR)
+                : st == NC_VM_RUNNING;
+        if (!ok) {
+            nc_error_set(err, NC_ERR_CONFLICT, "cannot %s VM '%s': it is %s", action,
+                         vm->spec->name, nc_vm_state_name(st));
+            return NULL;
+        }
+    }
+    g_autoptr(NcImage) img = nc_vm_image(c, vm, err);
+    if (!img)
+        return NULL;
+    g_autofree char *kind = g_strconcat("vm.", action, NULL);
+    g_autoptr(NcOperation) op = nc__op_new(vm->spec->project, kind, "vm", vm->spec->id,
+                                           vm->spec->name, vm->host);
+    json_object_set_new(op->request, "timeout", json_integer(timeout));
+    g_free(vm->desired);
+    vm->desired = g_strdup(start || reboot ? "running" : "stopped");
+    g_free(vm->op);
+    vm->op = g_strdup(op->id);
+    if (nc_store_vm_update(c->store, vm, err) < 0 ||
+        nc__op_submit(c, op, vm->host,
+                      nc__vm_command(kind, op->id, vm->spec, img,
+                                     json_pack("{s:I}", "timeout", (json_int_t)timeout)),
+                      err) < 0 ||
+        nc_vm_finish(c, err, &txn) < 0)
+        return NULL;
+    return nc_op_to_api_json(op);
+}
+
+json_t *
+nc_vm_service_delete(NcCentral *c, const NcCaller *caller, const char *key, GError **err)
+{
+    g_auto(NcStoreTxn) txn = { 0 };
+    if (nc_store_txn_begin(&txn, c->store, err) < 0)
+        return NULL;
+    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NC_SCOPE(caller), key, err);
+    if (!vm)
+        return NULL;
+    if (vm->state == NC_VM_DELETING) {
+        nc_error_set(err, NC_ERR_CONFLICT, "VM '%s' is already being deleted (operation %s)",
+                     vm->spec->name, vm->op ? vm->op : "unknown");
+        return NULL;
+    }
+    g_autoptr(NcOperation) op = nc__op_new(vm->spec->project, "vm.delete", "vm", vm->spec->id,
+                                           vm->spec->name, vm->host);
+    vm->state = NC_VM_DELETING;
+    g_free(vm->desired);
+    vm->desired = g_strdup("deleted");
+    g_free(vm->op);
+    vm->op = g_strdup(op->id);
+    if (nc_store_vm_update(c->store, vm, err) < 0 ||
+        nc__op_submit(c, op, vm->host, nc__vm_command("vm.delete", op->id, vm->spec, NULL, NULL),
+                      err) < 0 ||
+        nc_vm_event(c, vm, "vm.state", err) < 0 ||
+        nc_vm_finish(c, err, &txn) < 0)
+        return NULL;
+    return nc_op_to_api_json(op);
+}
+
+/* ---- applying worker reports (inside the engine's transaction) ---- */
+
+int
+nc__vm_apply_started(NcCentral *c, json_t *msg, GError **err)
+{
+    const char *op_id = nc_json_str(msg, "op");
+    GError *local = NULL;
+    g_autoptr(NcOperation) op = op_id ? nc_store_op_get(c->store, NULL, op_id, &local) : NULL;
+    if (!op) {
+        g_clear_error(&local);
+        return 0;
+    }
+    if (op->status != NC_OP_PENDING)
+        return 0;
+    if (nc_store_op_set_status(c->store, op_id, NC_OP_RUNNING, NULL, NULL, err) < 0)
+        return -1;
+    op->status = NC_OP_RUNNING;
+    if (nc__central_event(c, op->project, "operation", "operation", op->id,
+                          nc_op_to_api_json(op), err) < 0)
+        return -1;
+    if (g_strcmp0(op->kind, "vm.create") != 0)
+        return 0;
+    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, op->target_id, &local);
+    if (!vm) {
+        g_clear_error(&local);
+        return 0;
+    }
+    if (vm->state != NC_VM_SCHEDULED)
+        return 0;
+    vm->state = NC_VM_BUILDING;
+    return nc_store_vm_update(c->store, vm, err) < 0 ? -1 : nc_vm_event(c, vm, "vm.state", err);
+}
+
+static NcVmState
+nc_vm_observed(const char *state, NcVmState fallback)
+{
+    if (g_strcmp0(state, "running") == 0)
+        return NC_VM_RUNNING;
+    if (g_strcmp0(state, "stopped") == 0)
+        return NC_VM_STOPPED;
+    return fallback;
+}
+
+/* Undoes the capacity and shape change of a failed resize. */
+static int
+nc_vm_revert_resize(NcCentral *c, NcVm *vm, const NcOperation *op, GError **err)
+{
+    json_t *old = json_object_get(op->request, "old");
+    int64_t ov = nc_json_int(old, "vcpus", vm->spec->vcpus);
+    int64_t om = nc_json_int(old, "memory_mib", vm->spec->memory_mib);
+    int64_t dv = vm->spec->vcpus - ov, dm = vm->spec->memory_mib - om;
+    if ((dv > 0 || dm > 0) &&
+        nc_store_host_release(c->store, vm->host, MAX(dv, 0), MAX(dm, 0), 0, err) < 0)
+        return -1;
+    /* giving back what a shrink freed may overcommit for a moment; the
+     * VM already holds it, so the claim is unconditional */
+    if (dv < 0 || dm < 0) {
+        if (nc_store_exec(c->store, err,
+                          "UPDATE hosts SET alloc_vcpus = alloc_vcpus + $2,"
+                          " alloc_memory_mib = alloc_memory_mib + $3 WHERE id = $1",
+                          NC_TEXT(vm->host), NC_INT(MAX(-dv, 0)), NC_INT(MAX(-dm, 0)),
+                          NC_END) < 0)
+            return -1;
+    }
+    vm->spec->vcpus = (int)ov;
+    vm->spec->memory_mib = om;
+    vm->spec->cpu_priority = (int)nc_json_int(old, "cpu_priority", vm->spec->cpu_priority);
+    return 0;
+}
+
+int
+nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err)
+{
+    const char *op_id = nc_json_str(msg, "op");
+    const char *observed = nc_json_str(msg, "state");
+    bool ok = json_is_true(json_object_get(msg, "ok"));
+    json_t *jerr = json_object_get(msg, "error");
+    GError *local = NULL;
+
+    if (!op_id)
+        return 0;   /* a repair the reconciler asked for; heartbeats show its effect */
+    nc_fault_point("central-apply-result");
+    g_autoptr(NcOperation) op = nc_store_op_get(c->store, NULL, op_id, &local);
+    if (!op) {
+        g_clear_error(&local);
+        return 0;
+    }
+    if (nc_op_status_is_final(op->status))
+        return 0;   /* a second delivery of a command already settled */
+    const char *emsg = nc_json_str(jerr, "message");
+    if (nc_store_op_set_status(c->store, op_id, ok ? NC_OP_SUCCEEDED : NC_OP_FAILED,
+                               ok ? NULL : nc_json_str(jerr, "code"), ok ? NULL : emsg,
+                               err) < 0)
+        return -1;
+    op->status = ok ? NC_OP_SUCCEEDED : NC_OP_FAILED;
+    if (!ok) {
+        op->error_code = g_strdup(nc_json_str(jerr, "code"));
+        op->error = g_strdup(emsg);
+    }
+    if (nc__central_event(c, op->project, "operation", "operation", op->id,
+                          nc_op_to_api_json(op), err) < 0)
+        return -1;
+
+    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, op->target_id, &local);
+    if (!vm) {
+        g_clear_error(&local);
+        return 0;
+    }
+    const char *kind = op->kind;
+    if (strcmp(kind, "vm.delete") == 0) {
+        if (ok) {
+            NcVmSpec *s = vm->spec;
+            vm->state = NC_VM_DELETING;
+            if (nc_store_host_release(c->store, vm->host, s->vcpus, s->memory_mib,
+                                      s->disk_gib, err) < 0 ||
+                nc_store_vm_delete(c->store, s->id, err) < 0)
+                return -1;
+            return nc_vm_event(c, vm, "vm.deleted", err);
+        }
+        vm->state = NC_VM_ERROR;
+        g_free(vm->error);
+        vm->error = g_strdup_printf("delete failed: %s", emsg ? emsg : "unknown error");
+    } else if (g_strcmp0(vm->op, op->id) != 0) {
+        /* superseded by a later operation (a force-stop or a delete):
+         * that one decides the VM's state */
+        return 0;
+    } else if (strcmp(kind, "vm.resize") == 0) {
+        if (!ok && nc_vm_revert_resize(c, vm, op, err) < 0)
+            return -1;
+        vm->state = nc_vm_observed(observed, vm->state);
+    } else if (strcmp(kind, "vm.stop") == 0 || strcmp(kind, "vm.force-stop") == 0 ||
+               strcmp(kind, "vm.define") == 0) {
+        vm->state = ok ? NC_VM_STOPPED : nc_vm_observed(observed, NC_VM_ERROR);
+    } else {
+        /* create, start, reboot */
+        vm->state = ok ? NC_VM_RUNNING
+                       : strcmp(kind, "vm.create") == 0 ? NC_VM_ERROR
+                       : nc_vm_observed(observed, NC_VM_ERROR);
+    }
+    g_free(vm->error);
+    vm->error = ok ? NULL : g_strdup_printf("%s failed: %s", kind + 3,
+                                            emsg ? emsg : "unknown error");
+    g_clear_pointer(&vm->op, g_free);
+    if (nc_store_vm_update(c->store, vm, err) < 0)
+        return -1;
+    return nc_vm_event(c, vm, "vm.state", err);
+}
+
+int
+nc__vm_apply_state(NcCentral *c, json_t *msg, GError **err)
+{
+    GError *local = NULL;
+    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, nc_json_str(msg, "vm"), &local);
+    if (!vm) {
+        g_clear_error(&local);
+        return 0;
+    }
+    if (vm->op || vm->state == NC_VM_DELETING)
+        return 0;   /* the operation in flight will settle the state */
+    const char *state = nc_json_str(msg, "state");
+    NcVmState next = vm->state;
+    if (g_strcmp0(state, "running") == 0) {
+        next = NC_VM_RUNNING;
+    } else if (g_strcmp0(state, "stopped") == 0) {
+        next = NC_VM_STOPPED;
+    } else if (g_strcmp0(state, "crashed") == 0) {
+        next = NC_VM_ERROR;
+        g_free(vm->error);
+        vm->error = g_strdup("the guest crashed");
+    }
+    if (next == vm->state)
+        return 0;
+    if (next == NC_VM_STOPPED && g_strcmp0(vm->desired, "running") == 0) {
+        /* the guest powered itself off: that is now what the user has */
+        g_free(vm->desired);
+        vm->desired = g_strdup("stopped");
+    }
+    vm->state = next;
+    if (nc_store_vm_update(c->store, vm, err) < 0)
+        return -1;
+    return nc_vm_event(c, vm, "vm.state", err);
+}
+
+/* ---- operations ---- */
+
+json_t *
+nc_op_service_get(NcCentral *c, const NcCaller *caller, const char *id, GError **err)
+{
+    g_autoptr(NcOperation) op = nc_store_op_get(c->store, NC_SCOPE(caller), id, err);
+    return op ? nc_op_to_api_json(op) : NULL;
+}
+
+json_t *
+nc_op_service_list(NcCentral *c, const NcCaller *caller, const char *target, int limit,
+                   GError **err)
+{
+    g_autoptr(GPtrArray) ops = nc_store_op_list(c->store, NC_SCOPE(caller), target,
+                                                CLAMP(limit, 1, NC_LIMIT_LIST_PAGE), err);
+    if (!ops)
+        return NULL;
+    json_t *list = json_array();
+    for (guint i = 0; i < ops->len; i++)
+        json_array_append_new(list, nc_op_to_api_json(g_ptr_array_index(ops, i)));
+    return json_pack("{s:o}", "operations", list);
+}

@@ -1,0 +1,189 @@
+/* vm_store.c: VMs in the store. */
+#include "vm_store.h"
+#include "util/nc_error.h"
+#include "util/nc_json.h"
+#include "util/nc_time.h"
+#include "util/nc_valid.h"
+
+#define NC_VM_COLUMNS \
+    "v.id, v.project, v.state, v.desired, v.host, v.spec, v.addresses, v.placement," \
+    " v.error, v.op, v.created_at, v.updated_at, h.name"
+#define NC_VM_FROM " FROM vms v LEFT JOIN hosts h ON h.id = v.host "
+
+static NcVm *
+nc_vm_from_row(NcRows *r, GError **err)
+{
+    json_error_t jerr;
+    g_autoptr(json_t) spec = json_loads(nc_rows_text(r, 5), 0, &jerr);
+    g_autoptr(NcVm) vm = nc_vm_new();
+
+    vm->spec = nc_vm_spec_from_json(spec, err);
+    if (!vm->spec)
+        return NULL;
+    vm->state = nc_vm_state_from_name(nc_rows_text(r, 2));
+    if (vm->state == NC_VM_STATE_MAX)
+        vm->state = NC_VM_ERROR;
+    vm->desired = nc_rows_dup(r, 3);
+    vm->host = nc_rows_dup(r, 4);
+    json_t *addrs = json_loads(nc_rows_text(r, 6), 0, &jerr);
+    if (json_is_array(addrs)) {
+        json_decref(vm->addresses);
+        vm->addresses = addrs;
+    } else {
+        json_decref(addrs);
+    }
+    vm->placement = nc_rows_dup(r, 7);
+    vm->error = nc_rows_dup(r, 8);
+    vm->op = nc_rows_dup(r, 9);
+    vm->created_at = nc_rows_int(r, 10);
+    vm->updated_at = nc_rows_int(r, 11);
+    vm->host_name = nc_rows_dup(r, 12);
+    return g_steal_pointer(&vm);
+}
+
+int
+nc_store_vm_insert(NcStore *st, const NcVm *vm, GError **err)
+{
+    const NcVmSpec *s = vm->spec;
+    g_autoptr(json_t) spec = nc_vm_spec_to_json(s);
+    g_autofree char *spec_text = nc_json_dumps(spec);
+    g_autofree char *addrs = nc_json_dumps(vm->addresses);
+
+    if (nc_store_exec(st, err,
+                      "INSERT INTO vms (id, project, name, state, desired, host, image,"
+                      " vcpus, memory_mib, disk_gib, spec, addresses, placement, error, op,"
+                      " created_at, updated_at)"
+                      " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
+                      NC_TEXT(s->id), NC_TEXT(s->project), NC_TEXT(s->name),
+                      NC_TEXT(nc_vm_state_name(vm->state)), NC_TEXT(vm->desired),
+                      NC_TEXT(vm->host), NC_TEXT(s->image), NC_INT(s->vcpus),
+                      NC_INT(s->memory_mib), NC_INT(s->disk_gib), NC_TEXT(spec_text),
+                      NC_TEXT(addrs), NC_TEXT(vm->placement), NC_TEXT(vm->error),
+                      NC_TEXT(vm->op), NC_INT(vm->created_at), NC_INT(vm->updated_at),
+                      NC_END) < 0) {
+        if (nc_error_code(err ? *err : NULL) == NC_ERR_CONFLICT) {
+            g_clear_error(err);
+            nc_error_set(err, NC_ERR_CONFLICT, "a VM named '%s' already exists", s->name);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+static GPtrArray *
+nc_vm_rows_collect(NcRows *r, GError **err)
+{
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)nc_vm_free);
+    GError *local = NULL;
+
+    while (nc_rows_next(r, &local)) {
+        NcVm *vm = nc_vm_from_row(r, &local);
+        if (!vm)
+            break;
+        g_ptr_array_add(out, vm);
+    }
+    if (local) {
+        g_propagate_error(err, local);
+        return NULL;
+    }
+    return g_steal_pointer(&out);
+}
+
+NcVm *
+nc_store_vm_get(NcStore *st, const char *project, const char *key, GError **err)
+{
+    g_autoptr(NcRows) r = NULL;
+
+    if (nc_uuid_is_valid(key))
+        r = nc_store_query(st, err, "SELECT " NC_VM_COLUMNS NC_VM_FROM
+                           "WHERE v.id = $1 AND ($2 IS NULL OR v.project = $2)",
+                           NC_TEXT(key), NC_TEXT(project), NC_END);
+    else
+        r = nc_store_query(st, err, "SELECT " NC_VM_COLUMNS NC_VM_FROM
+                           "WHERE v.name = $1 AND ($2 IS NULL OR v.project = $2) LIMIT 2",
+                           NC_TEXT(key), NC_TEXT(project), NC_END);
+    if (!r)
+        return NULL;
+    g_autoptr(GPtrArray) found = nc_vm_rows_collect(r, err);
+    if (!found)
+        return NULL;
+    if (found->len == 0) {
+        nc_error_set(err, NC_ERR_NOT_FOUND, "no VM '%.64s'", key);
+        return NULL;
+    }
+    if (found->len > 1) {
+        nc_error_set(err, NC_ERR_CONFLICT,
+                     "VM name '%.64s' is used in several projects; use the id", key);
+        return NULL;
+    }
+    return g_ptr_array_steal_index(found, 0);
+}
+
+GPtrArray *
+nc_store_vm_list(NcStore *st, const char *project, const char *host, GError **err)
+{
+    g_autoptr(NcRows) r = nc_store_query(st, err, "SELECT " NC_VM_COLUMNS NC_VM_FROM
+                                         "WHERE ($1 IS NULL OR v.project = $1)"
+                                         " AND ($2 IS NULL OR v.host = $2)"
+                                         " ORDER BY v.created_at, v.id",
+                                         NC_TEXT(project), NC_TEXT(host), NC_END);
+    if (!r)
+        return NULL;
+    return nc_vm_rows_collect(r, err);
+}
+
+int
+nc_store_vm_update(NcStore *st, NcVm *vm, GError **err)
+{
+    const NcVmSpec *s = vm->spec;
+    g_autoptr(json_t) spec = nc_vm_spec_to_json(s);
+    g_autofree char *spec_text = nc_json_dumps(spec);
+    g_autofree char *addrs = nc_json_dumps(vm->addresses);
+
+    vm->updated_at = nc_now_ms();
+    int64_t n = nc_store_exec(st, err,
+                              "UPDATE vms SET state = $2, desired = $3, host = $4,"
+                              " vcpus = $5, memory_mib = $6, disk_gib = $7, spec = $8,"
+                              " addresses = $9, placement = $10, error = $11, op = $12,"
+                              " updated_at = $13 WHERE id = $1",
+                              NC_TEXT(s->id), NC_TEXT(nc_vm_state_name(vm->state)),
+                              NC_TEXT(vm->desired), NC_TEXT(vm->host), NC_INT(s->vcpus),
+                              NC_INT(s->memory_mib), NC_INT(s->disk_gib), NC_TEXT(spec_text),
+                              NC_TEXT(addrs), NC_TEXT(vm->placement), NC_TEXT(vm->error),
+                              NC_TEXT(vm->op), NC_INT(vm->updated_at), NC_END);
+    if (n < 0)
+        return -1;
+    if (n == 0) {
+        nc_error_set(err, NC_ERR_NOT_FOUND, "no VM '%s'", s->id);
+        return -1;
+    }
+    return 0;
+}
+
+int
+nc_store_vm_delete(NcStore *st, const char *id, GError **err)
+{
+    return nc_store_exec(st, err, "DELETE FROM vms WHERE id = $1", NC_TEXT(id), NC_END) < 0
+               ? -1 : 0;
+}
+
+static int64_t
+nc_store_count(NcStore *st, const char *sql, const char *arg, GError **err)
+{
+    g_autoptr(NcRows) r = nc__store_query(st, sql, (const NcVal[]){ NC_TEXT(arg), NC_END }, err);
+    if (!r || !nc_rows_next(r, err))
+        return -1;
+    return nc_rows_int(r, 0);
+}
+
+int64_t
+nc_store_vm_count(NcStore *st, const char *project, GError **err)
+{
+    return nc_store_count(st, "SELECT COUNT(*) FROM vms WHERE project = $1", project, err);
+}
+
+int64_t
+nc_store_vm_count_image(NcStore *st, const char *image_id, GError **err)
+{
+    return nc_store_count(st, "SELECT COUNT(*) FROM vms WHERE image = $1", image_id, err);
+}

@@ -1,0 +1,36 @@
+/* vm_store.h: VMs in the store. */
+#pragma once
+
+#include "store.h"
+#include "conf/vm_conf.h"
+
+/* Adds @vm; NC_ERR_CONFLICT when the project already has the name. */
+int nc_store_vm_insert(NcStore *st, const NcVm *vm, GError **err);
+
+/**
+ * nc_store_vm_get:
+ * @project: the caller's project, or NULL to search every project (admin)
+ * @key: the VM's id or name
+ * @err: NC_ERR_NOT_FOUND when there is no such VM in reach, NC_ERR_CONFLICT
+ *       when a name is ambiguous across projects
+ *
+ * Returns: (transfer full): the VM, or NULL.
+ */
+NcVm *nc_store_vm_get(NcStore *st, const char *project, const char *key, GError **err);
+
+/* Returns: (transfer full) (element-type NcVm): VMs of @project (NULL: all)
+ * on @host (NULL: any), oldest first; NULL on failure. */
+GPtrArray *nc_store_vm_list(NcStore *st, const char *project, const char *host,
+                            GError **err);
+
+/* Writes every mutable field of @vm (state, desired, host, spec and its
+ * columns, addresses, placement, error, op) and bumps updated_at. */
+int nc_store_vm_update(NcStore *st, NcVm *vm, GError **err);
+
+int nc_store_vm_delete(NcStore *st, const char *id, GError **err);
+
+/* Returns: the number of VMs of @project, or -1. */
+int64_t nc_store_vm_count(NcStore *st, const char *project, GError **err);
+
+/* Returns: how many VMs use image @image_id, or -1. */
+int64_t nc_store_vm_count_image(NcStore *st, const char *image_id, GError **err);

@@ -1,0 +1,219 @@
+/* nc_valid.c: names, sizes, ids and free text. */
+#include "nc_valid.h"
+#include "nc_error.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+static bool
+nc_name_char(char c, bool edge)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+        return true;
+    return !edge && c == '-';
+}
+
+int
+nc_name_check(const char *what, const char *name, GError **err)
+{
+    if (!name || !*name) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "%s name is required", what);
+        return -1;
+    }
+    size_t len = strlen(name);
+    if (len > NC_NAME_MAX) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                     "%s name is %zu characters long; at most %d are allowed",
+                     what, len, NC_NAME_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!nc_name_char(name[i], i == 0 || i == len - 1)) {
+            nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                         "%s name may only hold lowercase letters, digits and "
+                         "inner hyphens (^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$)",
+                         what);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+nc_size_parse(const char *text, unsigned default_unit_shift,
+              uint64_t *ret_bytes, GError **err)
+{
+    if (!text || !*text) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "size is empty");
+        return -1;
+    }
+    const char *p = text;
+    uint64_t whole = 0;
+    uint64_t frac = 0, frac_div = 1;
+    bool digits = false;
+
+    while (*p >= '0' && *p <= '9') {
+        if (whole > (UINT64_MAX - 9) / 10)
+            goto too_big;
+        whole = whole * 10 + (uint64_t)(*p - '0');
+        digits = true;
+        p++;
+    }
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') {
+            if (frac_div < 1000000) {
+                frac = frac * 10 + (uint64_t)(*p - '0');
+                frac_div *= 10;
+            }
+            digits = true;
+            p++;
+        }
+    }
+    if (!digits)
+        goto invalid;
+
+    unsigned shift = default_unit_shift;
+    if (*p) {
+        switch (g_ascii_toupper(*p)) {
+        case 'B': shift = 0; break;
+        case 'K': shift = 10; break;
+        case 'M': shift = 20; break;
+        case 'G': shift = 30; break;
+        case 'T': shift = 40; break;
+        default: goto invalid;
+        }
+        p++;
+        if (shift > 0) {
+            if (*p == 'i' || *p == 'I')
+                p++;
+            if (*p == 'b' || *p == 'B')
+                p++;
+        }
+        if (*p)
+            goto invalid;
+    }
+    if (shift >= 64 || whole > (UINT64_MAX >> shift))
+        goto too_big;
+    uint64_t bytes = whole << shift;
+    uint64_t part = (frac << shift) / frac_div;
+    if (bytes > UINT64_MAX - part)
+        goto too_big;
+    *ret_bytes = bytes + part;
+    return 0;
+
+invalid:
+    nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                 "'%.32s' is not a size; use a number with an optional unit "
+                 "K, M, G or T (binary), such as 512M or 10G", text);
+    return -1;
+too_big:
+    nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "size '%.32s' is too large", text);
+    return -1;
+}
+
+char *
+nc_size_format_mib(uint64_t mib)
+{
+    if (mib >= 1024 * 1024 && mib % (1024 * 1024) == 0)
+        return g_strdup_printf("%" G_GUINT64_FORMAT "T", mib / (1024 * 1024));
+    if (mib >= 1024 && mib % 1024 == 0)
+        return g_strdup_printf("%" G_GUINT64_FORMAT "G", mib / 1024);
+    if (mib >= 1024)
+        return g_strdup_printf("%.1fG", (double)mib / 1024.0);
+    return g_strdup_printf("%" G_GUINT64_FORMAT "M", mib);
+}
+
+bool
+nc_uuid_is_valid(const char *text)
+{
+    if (!text || strlen(text) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        char c = text[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+char *
+nc_uuid_new(void)
+{
+    uuid_t u;
+    char buf[37];
+
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, buf);
+    return g_strdup(buf);
+}
+
+int
+nc_text_check(const char *what, const char *text, size_t max_len,
+              bool allow_newlines, GError **err)
+{
+    if (!text)
+        return 0;
+    size_t len = strlen(text);
+    if (len > max_len) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                     "%s is %zu bytes long; at most %zu are allowed",
+                     what, len, max_len);
+        return -1;
+    }
+    if (!g_utf8_validate(text, (gssize)len, NULL)) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "%s is not valid UTF-8", what);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c == 0x7f) {
+            if (allow_newlines && (c == '\n' || c == '\t' || c == '\r'))
+                continue;
+            nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                         "%s holds a control character", what);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+nc_ssh_key_check(const char *key, GError **err)
+{
+    static const char *const types[] = {
+        "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    };
+    if (nc_text_check("SSH key", key, 16384, false, err) < 0)
+        return -1;
+    const char *sp = strchr(key, ' ');
+    bool known = false;
+    for (size_t i = 0; sp && i < G_N_ELEMENTS(types); i++) {
+        if ((size_t)(sp - key) == strlen(types[i]) &&
+            strncmp(key, types[i], strlen(types[i])) == 0)
+            known = true;
+    }
+    if (!known) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                     "SSH key must start with a key type such as ssh-ed25519 "
+                     "followed by a space");
+        return -1;
+    }
+    const char *b = sp + 1;
+    size_t n = 0;
+    while (b[n] && (g_ascii_isalnum(b[n]) || b[n] == '+' || b[n] == '/' || b[n] == '='))
+        n++;
+    if (n < 16 || (b[n] && b[n] != ' ')) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                     "SSH key body must be base64 after the key type");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,369 @@
+/* worker.c: command dispatch, lanes, heartbeats. */
+#include "worker.h"
+#include "conf/limits.h"
+#include "util/nc_error.h"
+#include "util/nc_fault.h"
+#include "util/nc_json.h"
+#include "util/nc_log.h"
+#include "util/nc_time.h"
+
+#include <string.h>
+
+struct NcWorker {
+    char *host_id;
+    char *host_name;
+    char *topic;
+    int heartbeat_ms;
+    NcBus *bus;
+    NcHv *hv;
+    gint stopping;
+    GThread *dispatcher;
+    GThread *heartbeat;
+    int nlanes;
+    GThread **lanes;
+    GAsyncQueue **queues;
+    GMutex hb_lock;
+    GCond hb_cond;
+};
+
+/* A poison pill for lanes. */
+static NcMessage nc_worker_stop_msg;
+
+static void
+nc_worker_publish(NcWorker *w, json_t *msg)
+{
+    g_autoptr(json_t) owned = msg;
+    g_autofree char *body = nc_json_dumps(owned);
+    g_autoptr(GError) err = NULL;
+    /* a lost report is recovered by the next heartbeat; keep trying briefly */
+    for (int i = 0; i < 50; i++) {
+        g_clear_error(&err);
+        if (nc_bus_publish(w->bus, NC_TOPIC_CENTRAL, body, &err) == 0)
+            return;
+        g_usleep(100 * 1000);
+    }
+    nc_log_warn("cannot report to the central node: %s", err->message);
+}
+
+static void
+nc_worker_on_domain_state(const char *vm_id, const char *state, void *opaque)
+{
+    NcWorker *w = opaque;
+    if (!w || g_atomic_int_get(&w->stopping))
+        return;
+    nc_worker_publish(w, json_pack("{s:s, s:s, s:s, s:s}", "type", "vm.state", "vm", vm_id,
+                                   "state", state, "host", w->host_id));
+}
+
+/* ---- command handling ---- */
+
+static NcImage *
+nc_worker_image_from_json(json_t *j)
+{
+    NcImage *img = nc_image_new();
+    img->id = g_strdup(nc_json_str(j, "id"));
+    img->name = g_strdup(nc_json_str(j, "name"));
+    img->format = g_strdup(nc_json_str(j, "format"));
+    img->file = g_strdup(nc_json_str(j, "file"));
+    img->kernel = g_strdup(nc_json_str(j, "kernel"));
+    img->initrd = g_strdup(nc_json_str(j, "initrd"));
+    img->cmdline = g_strdup(nc_json_str(j, "cmdline"));
+    return img;
+}
+
+static int
+nc_worker_ensure_running(NcWorker *w, const NcVmSpec *spec, const NcImage *img, GError **err)
+{
+    const NcHvDriver *d = nc_hv_driver(w->hv);
+    if (d->vm_ensure(w->hv, spec, img, err) < 0)
+        return -1;
+    return d->vm_start(w->hv, spec->id, err);
+}
+
+/* Runs one command.  Returns 0 when done (success or definite failure,
+ * with *ret_err set for the latter), -1 with a transient error to retry. */
+static int
+nc_worker_execute(NcWorker *w, json_t *cmd, GError **ret_err)
+{
+    const NcHvDriver *d = nc_hv_driver(w->hv);
+    const char *kind = nc_json_str(cmd, "kind");
+    json_t *args = json_object_get(cmd, "args");
+    int timeout = (int)CLAMP(nc_json_int(args, "timeout", NC_DEFAULT_STOP_TIMEOUT_S), 0,
+                             NC_LIMIT_STOP_TIMEOUT_S);
+    GError *err = NULL;
+    g_autoptr(NcVmSpec) spec = nc_vm_spec_from_json(json_object_get(cmd, "vm"), &err);
+    g_autoptr(NcImage) img = nc_worker_image_from_json(json_object_get(cmd, "image"));
+    int rc = 0;
+
+    if (!spec) {
+        g_propagate_error(ret_err, err);
+        return 0;
+    }
+    if (g_strcmp0(kind, "vm.create") == 0 || g_strcmp0(kind, "vm.start") == 0)
+        rc = nc_worker_ensure_running(w, spec, img, &err);
+    else if (g_strcmp0(kind, "vm.define") == 0)
+        rc = d->vm_ensure(w->hv, spec, img, &err);
+    else if (g_strcmp0(kind, "vm.stop") == 0)
+        rc = d->vm_stop(w->hv, spec->id, timeout, &err);
+    else if (g_strcmp0(kind, "vm.force-stop") == 0)
+        rc = d->vm_force_stop(w->hv, spec->id, &err);
+    else if (g_strcmp0(kind, "vm.reboot") == 0) {
+        rc = d->vm_ensure(w->hv, spec, img, &err);
+        if (rc == 0)
+            rc = d->vm_reboot(w->hv, spec->id, timeout, &err);
+    } else if (g_strcmp0(kind, "vm.delete") == 0)
+        rc = d->vm_delete(w->hv, spec->id, &err);
+    else if (g_strcmp0(kind, "vm.resize") == 0) {
+        rc = d->vm_ensure(w->hv, spec, img, &err);
+        if (rc == 0)
+            rc = d->vm_resize(w->hv, spec, img, &err);
+    } else
+        nc_error_set(&err, NC_ERR_INVALID_ARGUMENT, "unknown command '%s'", kind ? kind : "");
+
+    if (rc < 0 && nc_error_code(err) == NC_ERR_UNAVAILABLE) {
+        g_propagate_error(ret_err, err);
+        return -1;
+    }
+    if (err)
+        g_propagate_error(ret_err, err);
+    return 0;
+}
+
+static void
+nc_worker_report(NcWorker *w, json_t *cmd, const GError *err)
+{
+    const char *op = nc_json_str(cmd, "op");
+    const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
+    g_autofree char *state = NULL;
+    if (vm_id)
+        nc_hv_driver(w->hv)->vm_state(w->hv, vm_id, &state, NULL);
+    json_t *msg = json_pack("{s:s, s:o, s:o, s:o, s:b, s:s, s:o}",
+                            "type", "op.result", "op", nc_json_string_or_null(op),
+                            "vm", nc_json_string_or_null(vm_id),
+                            "kind", nc_json_string_or_null(nc_json_str(cmd, "kind")),
+                            "ok", err == NULL, "host", w->host_id,
+                            "state", nc_json_string_or_null(state));
+    if (err)
+        json_object_set_new(msg, "error",
+                            json_pack("{s:s, s:s}", "code",
+                                      nc_error_code_name(nc_error_code(err)),
+                                      "message", err->message));
+    nc_worker_publish(w, msg);
+}
+
+static void
+nc_worker_handle(NcWorker *w, NcMessage *msg)
+{
+    json_error_t jerr;
+    g_autoptr(json_t) cmd = json_loads(msg->body, 0, &jerr);
+    g_autoptr(GError) err = NULL;
+
+    if (!json_is_object(cmd)) {
+        nc_log_warn("dropping a command that is not JSON: %s", jerr.text);
+        nc_bus_ack(w->bus, msg, NULL);
+        return;
+    }
+    const char *op = nc_json_str(cmd, "op");
+    const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
+    if (op)
+        nc_worker_publish(w, json_pack("{s:s, s:s, s:o, s:s}", "type", "op.started",
+                                       "op", op, "vm", nc_json_string_or_null(vm_id),
+                                       "host", w->host_id));
+    nc_log_debug("%s %s (op %s, delivery %d)", nc_json_str(cmd, "kind"), vm_id, op,
+                 msg->attempts);
+    if (nc_worker_execute(w, cmd, &err) < 0) {
+        if (msg->attempts < NC_BUS_MAX_ATTEMPTS) {
+            nc_log_warn("%s of %s will be retried: %s", nc_json_str(cmd, "kind"), vm_id,
+                        err->message);
+            nc_bus_retry(w->bus, msg, 1000 << MIN(msg->attempts, 5), NULL);
+            return;
+        }
+    }
+    if (err)
+        nc_log_info("%s of %s failed: %s", nc_json_str(cmd, "kind"), vm_id, err->message);
+    nc_fault_point("worker-before-report");
+    nc_worker_report(w, cmd, err);
+    nc_fault_point("worker-before-ack");
+    g_autoptr(GError) ack_err = NULL;
+    if (nc_bus_ack(w->bus, msg, &ack_err) < 0)
+        nc_log_warn("cannot acknowledge a command: %s", ack_err->message);
+}
+
+static gpointer
+nc_worker_lane(gpointer data)
+{
+    GAsyncQueue *q = data;
+    NcWorker *w = g_async_queue_pop(q);   /* the first item is the worker */
+    for (;;) {
+        NcMessage *msg = g_async_queue_pop(q);
+        if (msg == &nc_worker_stop_msg)
+            break;
+        nc_worker_handle(w, msg);
+        nc_message_free(msg);
+    }
+    return NULL;
+}
+
+static guint
+nc_worker_lane_of(NcWorker *w, const char *body)
+{
+    json_error_t jerr;
+    g_autoptr(json_t) cmd = json_loads(body, 0, &jerr);
+    const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
+    return vm_id ? g_str_hash(vm_id) % (guint)w->nlanes : 0;
+}
+
+static gpointer
+nc_worker_dispatch(gpointer data)
+{
+    NcWorker *w = data;
+    while (!g_atomic_int_get(&w->stopping)) {
+        NcMessage *msg = NULL;
+        g_autoptr(GError) err = NULL;
+        int rc = nc_bus_receive(w->bus, w->topic, 500, &msg, &err);
+        if (rc < 0) {
+            nc_log_warn("cannot receive commands: %s", err->message);
+            g_usleep(500 * 1000);
+            continue;
+        }
+        if (rc == 0)
+            continue;
+        g_async_queue_push(w->queues[nc_worker_lane_of(w, msg->body)], msg);
+    }
+    return NULL;
+}
+
+/* ---- heartbeats ---- */
+
+static json_t *
+nc_worker_host_json(NcWorker *w, GError **err)
+{
+    g_autoptr(NcHost) h = nc_host_new();
+    if (nc_hv_driver(w->hv)->host_info(w->hv, h, err) < 0)
+        return NULL;
+    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:O}",
+                     "id", w->host_id, "name", w->host_name, "accel", h->accel,
+                     "nested", h->nested, "vcpus", (json_int_t)h->vcpus,
+                     "memory_mib", (json_int_t)h->memory_mib,
+                     "disk_gib", (json_int_t)h->disk_gib, "info", h->info);
+}
+
+static void
+nc_worker_send_heartbeat(NcWorker *w)
+{
+    g_autoptr(GError) err = NULL;
+    const NcHvDriver *d = nc_hv_driver(w->hv);
+    json_t *host = nc_worker_host_json(w, &err);
+    if (!host) {
+        nc_log_warn("cannot read the host's state: %s", err->message);
+        return;
+    }
+    g_autoptr(GPtrArray) doms = d->vm_list(w->hv, &err);
+    if (!doms) {
+        json_decref(host);
+        nc_log_warn("cannot list domains: %s", err->message);
+        return;
+    }
+    json_t *list = json_array();
+    for (guint i = 0; i < doms->len; i++) {
+        NcDomainStatus *s = g_ptr_array_index(doms, i);
+        json_t *addrs = strcmp(s->state, "running") == 0
+                            ? d->vm_addresses(w->hv, s->id, NULL) : json_object();
+        json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:I, s:o}", "id", s->id,
+                                              "state", s->state, "vcpus", s->vcpus,
+                                              "memory_mib", (json_int_t)s->memory_mib,
+                                              "addresses", addrs));
+    }
+    nc_worker_publish(w, json_pack("{s:s, s:o, s:o, s:I}", "type", "heartbeat", "host", host,
+                                   "domains", list, "time", (json_int_t)nc_now_ms()));
+}
+
+static gpointer
+nc_worker_heartbeat(gpointer data)
+{
+    NcWorker *w = data;
+    while (!g_atomic_int_get(&w->stopping)) {
+        nc_worker_send_heartbeat(w);
+        g_mutex_lock(&w->hb_lock);
+        int64_t until = g_get_monotonic_time() + (int64_t)w->heartbeat_ms * 1000;
+        while (!g_atomic_int_get(&w->stopping))
+            if (!g_cond_wait_until(&w->hb_cond, &w->hb_lock, until))
+                break;
+        g_mutex_unlock(&w->hb_lock);
+    }
+    return NULL;
+}
+
+NcWorker *
+nc_worker_start(const NcWorkerConfig *cfg, NcBus *bus, NcHv *hv, GError **err)
+{
+    NcWorker *w = g_new0(NcWorker, 1);
+    w->host_id = g_strdup(cfg->host_id);
+    w->host_name = g_strdup(cfg->host_name);
+    w->topic = nc_bus_host_topic(cfg->host_id);
+    w->heartbeat_ms = cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : 5000;
+    w->bus = bus;
+    w->hv = hv;
+    w->nlanes = MAX(1, cfg->lanes);
+    g_mutex_init(&w->hb_lock);
+    g_cond_init(&w->hb_cond);
+
+    if (nc_bus_declare(bus, w->topic, true, err) < 0 ||
+        nc_bus_declare(bus, NC_TOPIC_CENTRAL, false, err) < 0) {
+        w->nlanes = 0;
+        nc_worker_stop(w);
+        return NULL;
+    }
+    nc_hv_watch(hv, nc_worker_on_domain_state, w);
+    nc_worker_send_heartbeat(w);
+    w->lanes = g_new0(GThread *, w->nlanes);
+    w->queues = g_new0(GAsyncQueue *, w->nlanes);
+    for (int i = 0; i < w->nlanes; i++) {
+        w->queues[i] = g_async_queue_new();
+        g_async_queue_push(w->queues[i], w);
+        w->lanes[i] = g_thread_new("nc-lane", nc_worker_lane, w->queues[i]);
+    }
+    w->dispatcher = g_thread_new("nc-dispatch", nc_worker_dispatch, w);
+    w->heartbeat = g_thread_new("nc-heartbeat", nc_worker_heartbeat, w);
+    return w;
+}
+
+void
+nc_worker_stop(NcWorker *w)
+{
+    if (!w)
+        return;
+    g_atomic_int_set(&w->stopping, 1);
+    nc_hv_watch(w->hv, NULL, NULL);
+    g_mutex_lock(&w->hb_lock);
+    g_cond_broadcast(&w->hb_cond);
+    g_mutex_unlock(&w->hb_lock);
+    if (w->dispatcher)
+        g_thread_join(w->dispatcher);
+    if (w->heartbeat)
+        g_thread_join(w->heartbeat);
+    for (int i = 0; i < w->nlanes; i++) {
+        g_async_queue_push(w->queues[i], &nc_worker_stop_msg);
+        g_thread_join(w->lanes[i]);
+        /* commands still queued were not acknowledged: they come back */
+        NcMessage *left;
+        while ((left = g_async_queue_try_pop(w->queues[i])))
+            nc_message_free(left);
+        g_async_queue_unref(w->queues[i]);
+    }
+    g_free(w->lanes);
+    g_free(w->queues);
+    nc_hv_close(w->hv);
+    g_mutex_clear(&w->hb_lock);
+    g_cond_clear(&w->hb_cond);
+    g_free(w->host_id);
+    g_free(w->host_name);
+    g_free(w->topic);
+    g_free(w);
+}
+
+NcHv *
+nc_worker_hv(NcWorker *w)
+{
+    return w->hv;
+}

@@ -1,0 +1,53 @@
+/* worker.h: the satellite worker of one host.
+ *
+ * It consumes its host's command topic, acts through the hypervisor driver
+ * and reports back on the central topic.  Commands of one VM run in order
+ * (one lane per VM, chosen by hashing its id); different VMs run in
+ * parallel.  A command is acknowledged only after its result is published,
+ * so a crash at any point means redelivery, and every handler is idempotent.
+ *
+ * Messages it sends (JSON on NC_TOPIC_CENTRAL):
+ *   {"type": "heartbeat", "host": {...}, "domains": [...], "time": ms}
+ *   {"type": "op.started", "op": id, "vm": id, "host": id}
+ *   {"type": "op.result", "op": id, "vm": id, "kind": k, "ok": bool,
+ *    "error": {"code", "message"}, "state": s, "host": id}
+ *   {"type": "vm.state", "vm": id, "state": s, "host": id}
+ *
+ * Commands it takes (JSON on "host.<id>"):
+ *   {"op": id|null, "kind": "vm.create"|"vm.define"|"vm.start"|"vm.stop"|
+ *    "vm.force-stop"|"vm.reboot"|"vm.delete"|"vm.resize", "vm": spec, "image": image,
+ *    "args": {...}}
+ */
+#pragma once
+
+#include "bus/bus.h"
+#include "hv/hv.h"
+
+typedef struct NcWorker NcWorker;
+
+typedef struct {
+    const char *host_id;
+    const char *host_name;
+    int lanes;                 /* parallel command lanes, >= 1 */
+    int heartbeat_ms;
+} NcWorkerConfig;
+
+/**
+ * nc_worker_start:
+ * @cfg: configuration (copied)
+ * @bus: the bus (not owned; must outlive the worker)
+ * @hv: the hypervisor (owned by the worker from now on)
+ * @err: set on failure
+ *
+ * Declares the host's topic, sends a first heartbeat and starts the
+ * dispatcher, lanes and heartbeat threads.
+ *
+ * Returns: (transfer full): the running worker, or NULL.
+ */
+NcWorker *nc_worker_start(const NcWorkerConfig *cfg, NcBus *bus, NcHv *hv, GError **err);
+
+/* Stops the threads (the command in progress finishes first) and frees. */
+void nc_worker_stop(NcWorker *w);
+
+/* Returns: the worker's hypervisor (not transferred). */
+NcHv *nc_worker_hv(NcWorker *w);
