@@ -54,8 +54,10 @@ nc_domain_xml_format(const NcVmSpec *spec, const NcDomainEnv *env)
                      "    <nc:vm cloud='%s' host='%s' project='%s' name='%s' image='%s'/>\n"
                      "  </metadata>\n",
                   env->cloud_id, env->host, spec->project, spec->name, spec->image);
-    nc_xml_printf(x, "  <maxMemory slots='%d' unit='MiB'>%lld</maxMemory>\n",
-                  NC_LIMIT_MEMORY_SLOTS, (long long)spec->max_memory_mib);
+    /* QEMU refuses hotplug slots without room to grow into */
+    if (spec->max_memory_mib > spec->memory_mib)
+        nc_xml_printf(x, "  <maxMemory slots='%d' unit='MiB'>%lld</maxMemory>\n",
+                      NC_LIMIT_MEMORY_SLOTS, (long long)spec->max_memory_mib);
     nc_xml_printf(x, "  <memory unit='MiB'>%lld</memory>\n"
                      "  <currentMemory unit='MiB'>%lld</currentMemory>\n",
                   (long long)spec->memory_mib, (long long)spec->memory_mib);

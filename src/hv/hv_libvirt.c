@@ -199,9 +199,13 @@ nc__hv_generic_start(NcHv *hv, const char *id, GError **err)
     if (virDomainIsActive(dom) == 1)
         return 0;
     if (virDomainCreate(dom) < 0) {
-        if (virDomainIsActive(dom) == 1)
+        GError *why = NULL;
+        nc__hv_error(&why, NC_ERR_HYPERVISOR, "cannot start the VM");
+        if (virDomainIsActive(dom) == 1) {   /* a racing start won */
+            g_error_free(why);
             return 0;
-        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot start the VM");
+        }
+        g_propagate_error(err, why);
         return -1;
     }
     return 0;
