@@ -14,7 +14,9 @@
 #include "util/nc_time.h"
 
 #define NC_LOCAL_LEASE_MS (3600 * 1000)
-#define NC_LOCAL_POLL_MS 200
+#define NC_LOCAL_POLL_MS 250
+/* a full look at the queue at least this often, whatever the signals say */
+#define NC_LOCAL_RECHECK_US (5 * G_USEC_PER_SEC)
 
 typedef struct {
     GMutex lock;
@@ -71,6 +73,22 @@ nc_local_publish(NcBus *bus, const char *topic, const char *body, GError **err)
     return 0;
 }
 
+/* When the next message of @topic becomes available: 0 for now, a time
+ * in ms, or INT64_MAX when the topic is empty.  Read-only, no lock taken. */
+static int64_t
+nc_local_next_due(NcBus *bus, const char *topic, int64_t now, GError **err)
+{
+    g_autoptr(NcRows) r = nc_store_query(bus->store, err,
+                                         "SELECT MIN(available_at) FROM queue WHERE topic = $1",
+                                         NC_TEXT(topic), NC_END);
+    if (!r || !nc_rows_next(r, err))
+        return -1;
+    if (nc_rows_is_null(r, 0))
+        return INT64_MAX;
+    int64_t at = nc_rows_int(r, 0);
+    return at <= now ? 0 : at;
+}
+
 /* Leases the oldest available message of @topic.  1, 0 or -1. */
 static int
 nc_local_take(NcBus *bus, const char *topic, NcMessage **ret, GError **err)
@@ -114,31 +132,55 @@ nc_local_take(NcBus *bus, const char *topic, NcMessage **ret, GError **err)
     return 1;
 }
 
+/* Waits for a kick from this process, another process's commit (seen by
+ * polling the store's data version), or a delayed message coming due. */
 static int
 nc_local_receive(NcBus *bus, const char *topic, int timeout_ms, NcMessage **ret,
                  GError **err)
 {
     NcLocalBus *lb = bus->impl;
     int64_t deadline = nc_mono_us() + (int64_t)timeout_ms * 1000;
+    int64_t last_check = 0;
+    bool check = true;
 
     for (;;) {
         g_mutex_lock(&lb->lock);
         uint64_t seen = lb->kicks;
         g_mutex_unlock(&lb->lock);
+        int64_t version = nc_store_data_version(bus->store);
+        int64_t due_ms = INT64_MAX;
 
-        int rc = nc_local_take(bus, topic, ret, err);
-        if (rc != 0)
-            return rc;
+        if (check || nc_mono_us() - last_check > NC_LOCAL_RECHECK_US) {
+            int64_t now_ms = nc_now_ms();
+            last_check = nc_mono_us();
+            due_ms = nc_local_next_due(bus, topic, now_ms, err);
+            if (due_ms < 0)
+                return -1;
+            if (due_ms == 0) {
+                int rc = nc_local_take(bus, topic, ret, err);
+                if (rc != 0)
+                    return rc;
+                continue;   /* another consumer won it: look again */
+            }
+        }
         int64_t now = nc_mono_us();
         if (now >= deadline)
             return 0;
         int64_t wake = MIN(deadline, now + NC_LOCAL_POLL_MS * 1000);
+        if (due_ms != INT64_MAX)
+            wake = MIN(wake, now + MAX(0, due_ms - nc_now_ms()) * 1000);
         g_mutex_lock(&lb->lock);
         while (lb->kicks == seen) {
             if (!g_cond_wait_until(&lb->cond, &lb->lock, wake))
                 break;
         }
+        bool kicked = lb->kicks != seen;
         g_mutex_unlock(&lb->lock);
+        /* on a quiet poll, look at the queue only if someone else wrote or
+         * a delayed message is due */
+        int64_t v2 = nc_store_data_version(bus->store);
+        check = kicked || v2 < 0 || v2 != version ||
+                (due_ms != INT64_MAX && nc_now_ms() >= due_ms);
     }
 }
 
@@ -162,6 +204,7 @@ nc_local_retry(NcBus *bus, NcMessage *msg, int delay_ms, GError **err)
     if (nc_store_exec(bus->store, err, "UPDATE queue SET available_at = $2 WHERE id = $1",
                       NC_INT(msg->id), NC_INT(nc_now_ms() + delay_ms), NC_END) < 0)
         return -1;
+    nc_local_kick(bus);   /* receivers learn the new due time */
     return 0;
 }
 

@@ -46,7 +46,9 @@ nc_vm_create(NcCli *cli, int argc, char **argv)
     char *user_data = NULL;
     char **ssh_keys = NULL, **nics = NULL;
     int vcpus = 0, max_vcpus = 0, prio = -1;
+    gboolean no_start = FALSE;
     GOptionEntry entries[] = {
+        { "no-start", 0, 0, G_OPTION_ARG_NONE, &no_start, "Define the VM, do not boot it", NULL },
         { "image", 'i', 0, G_OPTION_ARG_STRING, &image, "Image name or id (required)", "IMG" },
         { "vcpus", 'c', 0, G_OPTION_ARG_INT, &vcpus, "vCPUs (default 1)", "N" },
         { "max-vcpus", 0, 0, G_OPTION_ARG_INT, &max_vcpus, "Ceiling for live growth (default max(vcpus, 8))", "N" },
@@ -99,6 +101,8 @@ nc_vm_create(NcCli *cli, int argc, char **argv)
     }
     if (hostname)
         json_object_set_new(req, "hostname", json_string(hostname));
+    if (no_start)
+        json_object_set_new(req, "start", json_false());
     if (user_data) {
         g_autofree char *text = NULL;
         g_autoptr(GError) err = NULL;

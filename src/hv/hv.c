@@ -21,6 +21,7 @@ nc_hv_open(const NcHvDriver *drv, const NcHvConfig *cfg, GError **err)
     hv->capacity_memory_mib = cfg->capacity_memory_mib;
     hv->capacity_disk_gib = cfg->capacity_disk_gib;
     hv->lifecycle_cb = -1;
+    hv->ours = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_mutex_init(&hv->lock);
     if (drv->open(hv, err) < 0) {
         nc_hv_close(hv);
@@ -44,6 +45,7 @@ nc_hv_close(NcHv *hv)
     }
     g_mutex_unlock(&hv->lock);
     g_mutex_clear(&hv->lock);
+    g_hash_table_destroy(hv->ours);
     g_free(hv->uri);
     g_free(hv->cloud_id);
     g_free(hv->host_name);

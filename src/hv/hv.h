@@ -58,6 +58,8 @@ typedef struct {
     int (*host_info)(NcHv *hv, NcHost *ret_host, GError **err);
     /* defines the VM (disk, seed, domain) if it is not defined yet */
     int (*vm_ensure)(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err);
+    /* vm_ensure, then runs it: the fast path of a create */
+    int (*vm_launch)(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err);
     int (*vm_start)(NcHv *hv, const char *id, GError **err);
     /* ACPI shutdown; forced off after @timeout_s */
     int (*vm_stop)(NcHv *hv, const char *id, int timeout_s, GError **err);

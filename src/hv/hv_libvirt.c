@@ -47,6 +47,8 @@ nc__hv_error(GError **err, NcErrorCode code, const char *what)
     nc_error_set(err, code, "%s: %s", what, msg ? msg : "unknown libvirt error");
 }
 
+static void nc_hv_forget(NcHv *hv, virDomainPtr dom);
+
 static int
 nc_hv_lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail,
                    void *opaque)
@@ -72,6 +74,8 @@ nc_hv_lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail,
         break;
     case VIR_DOMAIN_EVENT_DEFINED:
     case VIR_DOMAIN_EVENT_UNDEFINED:
+        nc_hv_forget(hv, dom);
+        return 0;
     case VIR_DOMAIN_EVENT_SHUTDOWN:
     default:
         return 0;
@@ -173,16 +177,71 @@ nc__hv_state_name(int state)
     }
 }
 
+/* Whether @dom carries this cloud's mark.  The answer per UUID is cached
+ * (metadata is written once, at definition); lifecycle events for defined
+ * and undefined domains drop the cached answer. */
 bool
 nc__hv_is_ours(NcHv *hv, virDomainPtr dom)
 {
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    if (virDomainGetUUIDString(dom, uuid) < 0)
+        return false;
+    g_mutex_lock(&hv->lock);
+    int known = GPOINTER_TO_INT(g_hash_table_lookup(hv->ours, uuid));
+    g_mutex_unlock(&hv->lock);
+    if (known)
+        return known == 1;
     g_autofree char *meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT,
                                                  NC_XMLNS, 0);
-    if (!meta)
-        return false;
     g_autofree char *dq = g_strdup_printf("cloud=\"%s\"", hv->cloud_id);
     g_autofree char *sq = g_strdup_printf("cloud='%s'", hv->cloud_id);
-    return strstr(meta, dq) || strstr(meta, sq);
+    bool ours = meta && (strstr(meta, dq) || strstr(meta, sq));
+    g_mutex_lock(&hv->lock);
+    if (g_hash_table_size(hv->ours) > 100000)
+        g_hash_table_remove_all(hv->ours);
+    g_hash_table_replace(hv->ours, g_strdup(uuid), GINT_TO_POINTER(ours ? 1 : 2));
+    g_mutex_unlock(&hv->lock);
+    return ours;
+}
+
+/* Forgets what nc__hv_is_ours() knew about @dom. */
+static void
+nc_hv_forget(NcHv *hv, virDomainPtr dom)
+{
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    if (virDomainGetUUIDString(dom, uuid) < 0)
+        return;
+    g_mutex_lock(&hv->lock);
+    g_hash_table_remove(hv->ours, uuid);
+    g_mutex_unlock(&hv->lock);
+}
+
+/* A domain another start is still bringing up (a daemon killed in the
+ * middle of virDomainCreateXML leaves libvirtd finishing the job) is active
+ * but paused; wait for it to run rather than call it started. */
+static int
+nc_hv_wait_started(virDomainPtr dom, GError **err)
+{
+    int64_t deadline = nc_mono_us() + 120 * G_USEC_PER_SEC;
+    for (;;) {
+        int state = 0, reason = 0;
+        if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+            nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot read the VM's state");
+            return -1;
+        }
+        if (state != VIR_DOMAIN_PAUSED || reason != VIR_DOMAIN_PAUSED_STARTING_UP)
+            break;
+        if (nc_mono_us() > deadline) {
+            nc_error_set(err, NC_ERR_HYPERVISOR, "the VM is stuck starting up");
+            return -1;
+        }
+        g_usleep(100 * 1000);
+    }
+    if (virDomainIsActive(dom) != 1) {
+        nc_error_set(err, NC_ERR_HYPERVISOR, "the VM stopped while it was starting");
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -197,13 +256,13 @@ nc__hv_generic_start(NcHv *hv, const char *id, GError **err)
         return -1;
     }
     if (virDomainIsActive(dom) == 1)
-        return 0;
+        return nc_hv_wait_started(dom, err);
     if (virDomainCreate(dom) < 0) {
         GError *why = NULL;
         nc__hv_error(&why, NC_ERR_HYPERVISOR, "cannot start the VM");
         if (virDomainIsActive(dom) == 1) {   /* a racing start won */
             g_error_free(why);
-            return 0;
+            return nc_hv_wait_started(dom, err);
         }
         g_propagate_error(err, why);
         return -1;
@@ -307,14 +366,18 @@ nc_domain_status_free(NcDomainStatus *s)
     g_free(s);
 }
 
+/* One RPC for every domain's state and size (a heartbeat runs this every
+ * few seconds; a call per domain would cost the host more than the rest). */
 GPtrArray *
 nc__hv_generic_list(NcHv *hv, GError **err)
 {
     virConnectPtr conn = nc__hv_conn(hv, err);
     if (!conn)
         return NULL;
-    virDomainPtr *doms = NULL;
-    int n = virConnectListAllDomains(conn, &doms, 0);
+    virDomainStatsRecordPtr *recs = NULL;
+    int n = virConnectGetAllDomainStats(conn, VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_VCPU |
+                                        VIR_DOMAIN_STATS_BALLOON, &recs,
+                                        VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
     virConnectClose(conn);
     if (n < 0) {
         nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot list domains");
@@ -323,19 +386,23 @@ nc__hv_generic_list(NcHv *hv, GError **err)
     GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)nc_domain_status_free);
     for (int i = 0; i < n; i++) {
         char uuid[VIR_UUID_STRING_BUFLEN];
-        virDomainInfo info;
-        if (nc__hv_is_ours(hv, doms[i]) && virDomainGetUUIDString(doms[i], uuid) == 0 &&
-            virDomainGetInfo(doms[i], &info) == 0) {
-            NcDomainStatus *s = g_new0(NcDomainStatus, 1);
-            s->id = g_strdup(uuid);
-            s->state = g_strdup(nc__hv_state_name(info.state));
-            s->vcpus = info.nrVirtCpu;
-            s->memory_mib = (int64_t)(info.memory / 1024);
-            g_ptr_array_add(out, s);
-        }
-        virDomainFree(doms[i]);
+        virDomainPtr dom = recs[i]->dom;
+        if (!nc__hv_is_ours(hv, dom) || virDomainGetUUIDString(dom, uuid) < 0)
+            continue;
+        int state = VIR_DOMAIN_NOSTATE;
+        unsigned cur_vcpus = 0;
+        unsigned long long balloon = 0;
+        virTypedParamsGetInt(recs[i]->params, recs[i]->nparams, "state.state", &state);
+        virTypedParamsGetUInt(recs[i]->params, recs[i]->nparams, "vcpu.current", &cur_vcpus);
+        virTypedParamsGetULLong(recs[i]->params, recs[i]->nparams, "balloon.current", &balloon);
+        NcDomainStatus *st = g_new0(NcDomainStatus, 1);
+        st->id = g_strdup(uuid);
+        st->state = g_strdup(nc__hv_state_name(state));
+        st->vcpus = (int)cur_vcpus;
+        st->memory_mib = (int64_t)(balloon / 1024);
+        g_ptr_array_add(out, st);
     }
-    free(doms);
+    virDomainStatsRecordListFree(recs);
     return out;
 }
 

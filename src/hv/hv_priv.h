@@ -17,6 +17,7 @@ struct NcHv {
     int lifecycle_cb;        /* libvirt callback id, -1 when none */
     NcHvStateFn on_state;
     void *opaque;
+    GHashTable *ours;        /* domain UUID -> GINT_TO_POINTER(1 ours, 2 not) */
 
     char *accel;             /* "kvm" or "tcg", decided at open */
     char *network;           /* libvirt network in use, or NULL */

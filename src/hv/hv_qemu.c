@@ -11,8 +11,9 @@
 #include "conf/seed.h"
 #include "util/nc_fault.h"
 #include "util/nc_fs.h"
+#include "util/nc_iso9660.h"
+#include "util/nc_qcow2.h"
 #include "util/nc_json.h"
-#include "util/nc_proc.h"
 #include "util/nc_time.h"
 #include "util/nc_xml.h"
 
@@ -278,60 +279,46 @@ nc_hv_qemu_host_info(NcHv *hv, NcHost *h, GError **err)
 
 /* ---- VM files ---- */
 
+/* The two files a VM needs before it is defined: its root disk, an overlay
+ * on the image, and its NoCloud seed.  Both are written in-process (a
+ * helper program per file cost more than the rest of launch added to
+ * QEMU's own start), under temporary names renamed into place. */
 static int
-nc_hv_make_overlay(NcHv *hv, const char *path, const char *base, const char *format,
-                   int64_t disk_gib, GError **err)
+nc_hv_make_files(const char *dir, const NcVmSpec *spec, const char *base,
+                 const char *format, GError **err)
 {
-    if (access(path, F_OK) == 0)
-        return 0;   /* made by an earlier delivery of this command */
-    g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
-    g_autofree char *size = g_strdup_printf("%" G_GINT64_FORMAT "G", disk_gib);
-    const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", format,
-                           "-b", base, tmp, size, NULL };
-    if (nc_proc_run(argv, NULL, err) < 0) {
-        unlink(tmp);
-        nc_error_prefix(err, "cannot make the root disk: ");
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        nc_error_set(err, NC_ERR_INTERNAL, "cannot make the root disk: %s", g_strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-nc_hv_make_seed(const char *dir, const NcVmSpec *spec, GError **err)
-{
-    g_autofree char *seed_dir = g_build_filename(dir, "seed.d", NULL);
-    g_autofree char *meta_path = g_build_filename(seed_dir, "meta-data", NULL);
-    g_autofree char *user_path = g_build_filename(seed_dir, "user-data", NULL);
+    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
+    g_autofree char *disk_tmp = g_build_filename(dir, "root.qcow2.tmp", NULL);
     g_autofree char *iso = g_build_filename(dir, "seed.iso", NULL);
-    g_autofree char *tmp = g_build_filename(dir, "seed.iso.tmp", NULL);
+    g_autofree char *iso_tmp = g_build_filename(dir, "seed.iso.tmp", NULL);
     g_autofree char *meta = nc_seed_meta_data(spec);
     g_autofree char *user = nc_seed_user_data(spec);
+    const NcIsoFile files[] = {
+        { "meta-data", meta, strlen(meta) },
+        { "user-data", user, strlen(user) },
+    };
 
-    if (nc_fs_mkdir_p(seed_dir, 0700, err) < 0 ||
-        nc_fs_write_atomic(meta_path, meta, strlen(meta), 0600, err) < 0 ||
-        nc_fs_write_atomic(user_path, user, strlen(user), 0600, err) < 0)
-        return -1;
-    const char *argv[] = { "genisoimage", "-quiet", "-output", tmp, "-volid", "cidata",
-                           "-joliet", "-rock", meta_path, user_path, NULL };
-    int rc = nc_proc_run(argv, NULL, err);
-    unlink(meta_path);
-    unlink(user_path);
-    rmdir(seed_dir);
-    if (rc < 0) {
-        unlink(tmp);
-        nc_error_prefix(err, "cannot make the seed: ");
-        return -1;
-    }
-    if (rename(tmp, iso) < 0) {
-        nc_error_set(err, NC_ERR_INTERNAL, "cannot make the seed: %s", g_strerror(errno));
-        return -1;
-    }
+    /* leftovers of a crashed earlier attempt */
+    unlink(disk_tmp);
+    unlink(iso_tmp);
+    /* an overlay made by an earlier delivery of this command is kept: the
+     * guest may already have written to it */
+    if (access(disk, F_OK) < 0 &&
+        (nc_qcow2_create_overlay(disk_tmp, base, format, (uint64_t)spec->disk_gib << 30, err) < 0 ||
+         rename(disk_tmp, disk) < 0))
+        goto fail;
+    if (nc_iso9660_write(iso_tmp, "cidata", files, G_N_ELEMENTS(files), err) < 0 ||
+        rename(iso_tmp, iso) < 0)
+        goto fail;
     return 0;
+
+fail:
+    if (!err || !*err)
+        nc_error_set(err, NC_ERR_INTERNAL, "%s", g_strerror(errno));
+    nc_error_prefix(err, "cannot make the VM's disk and seed: ");
+    unlink(disk_tmp);
+    unlink(iso_tmp);
+    return -1;
 }
 
 static int
@@ -400,30 +387,59 @@ nc_hv_domain_xml(NcHv *hv, const NcVmSpec *spec, const NcImage *image, const cha
     return nc_domain_xml_format(spec, &env);
 }
 
+/* Makes @dom persistent (the definition survives a stop) if it is not. */
 static int
-nc_hv_qemu_vm_ensure(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err)
+nc_hv_persist(NcHv *hv, virDomainPtr dom, const char *xml, GError **err)
+{
+    if (virDomainIsPersistent(dom) == 1)
+        return 0;
+    virConnectPtr conn = nc__hv_conn(hv, err);
+    if (!conn)
+        return -1;
+    virDomainPtr def = virDomainDefineXML(conn, xml);
+    virConnectClose(conn);
+    if (!def) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot define the VM");
+        return -1;
+    }
+    virDomainFree(def);
+    return 0;
+}
+
+/* Defines the VM and, with @start, boots it.  A new VM is booted with
+ * virDomainCreateXML and defined right after: libvirt starts a transient
+ * domain measurably faster than a defined one.  A crash in between leaves
+ * a running transient domain, which the next delivery makes persistent. */
+static int
+nc_hv_qemu_prepare(NcHv *hv, const NcVmSpec *spec, const NcImage *image, bool start,
+                   GError **err)
 {
     GError *local = NULL;
+    g_autofree char *dir = nc_hv_vm_dir(hv, spec->id);
     g_autoptr(virDomain) existing = nc__hv_lookup(hv, spec->id, &local);
-    if (existing)
-        return 0;
     if (local) {
         g_propagate_error(err, local);
         return -1;
     }
+    if (existing) {
+        if (virDomainIsPersistent(existing) != 1) {
+            g_autofree char *xml = nc_hv_domain_xml(hv, spec, image, dir, err);
+            if (!xml || nc_hv_persist(hv, existing, xml, err) < 0)
+                return -1;
+        }
+        return start ? nc__hv_generic_start(hv, spec->id, err) : 0;
+    }
 
-    g_autofree char *dir = nc_hv_vm_dir(hv, spec->id);
     bool made_dir = access(dir, F_OK) < 0;
     g_autofree char *base = nc_hv_pool_file(hv, image->file, err);
     if (!base)
         return -1;
-    g_autofree char *disk = g_build_filename(dir, "root.qcow2", NULL);
     g_autofree char *xml = NULL;
+    virDomainPtr dom = NULL;
 
     if (nc_fs_mkdir_p(dir, 0755, err) < 0)
         return -1;
-    if (nc_hv_make_overlay(hv, disk, base, image->format, spec->disk_gib, err) < 0 ||
-        nc_hv_make_seed(dir, spec, err) < 0 ||
+    if (nc_hv_make_files(dir, spec, base, image->format, err) < 0 ||
         !(xml = nc_hv_domain_xml(hv, spec, image, dir, err)))
         goto undo;
 
@@ -431,10 +447,15 @@ nc_hv_qemu_vm_ensure(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GErro
     virConnectPtr conn = nc__hv_conn(hv, err);
     if (!conn)
         goto undo;
-    virDomainPtr dom = virDomainDefineXML(conn, xml);
+    dom = start ? virDomainCreateXML(conn, xml, 0) : virDomainDefineXML(conn, xml);
     virConnectClose(conn);
     if (!dom) {
-        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot define the VM");
+        nc__hv_error(err, NC_ERR_HYPERVISOR, start ? "cannot start the VM" : "cannot define the VM");
+        goto undo;
+    }
+    nc_fault_point("worker-before-persist");
+    if (nc_hv_persist(hv, dom, xml, err) < 0) {
+        virDomainDestroy(dom);
         goto undo;
     }
     virDomainFree(dom);
@@ -443,9 +464,23 @@ nc_hv_qemu_vm_ensure(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GErro
 
 undo:
     /* leave nothing half-made: the files go with the failed attempt */
+    if (dom)
+        virDomainFree(dom);
     if (made_dir)
         nc_hv_remove_tree(dir, NULL);
     return -1;
+}
+
+static int
+nc_hv_qemu_vm_ensure(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err)
+{
+    return nc_hv_qemu_prepare(hv, spec, image, false, err);
+}
+
+static int
+nc_hv_qemu_vm_launch(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err)
+{
+    return nc_hv_qemu_prepare(hv, spec, image, true, err);
 }
 
 static int
@@ -532,6 +567,7 @@ const NcHvDriver nc_hv_qemu_driver = {
     .close = nc_hv_qemu_close,
     .host_info = nc_hv_qemu_host_info,
     .vm_ensure = nc_hv_qemu_vm_ensure,
+    .vm_launch = nc_hv_qemu_vm_launch,
     .vm_start = nc__hv_generic_start,
     .vm_stop = nc__hv_generic_stop,
     .vm_force_stop = nc__hv_generic_force_stop,

@@ -185,6 +185,14 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
     }
 
     /* what the host runs, against what the store says */
+    g_autoptr(GPtrArray) mine = nc_store_vm_list(c->store, NULL, id, err);
+    if (!mine)
+        return -1;
+    g_autoptr(GHashTable) by_id = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint k = 0; k < mine->len; k++) {
+        NcVm *vm = g_ptr_array_index(mine, k);
+        g_hash_table_insert(by_id, vm->spec->id, vm);
+    }
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
     json_t *doms = json_object_get(msg, "domains");
     size_t i;
@@ -194,9 +202,12 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
         if (!vm_id || !nc_uuid_is_valid(vm_id))
             continue;
         g_hash_table_add(seen, (gpointer)vm_id);
-        g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, vm_id, &local);
+        NcVm *vm = g_hash_table_lookup(by_id, vm_id);
         if (!vm) {
+            g_autoptr(NcVm) elsewhere = nc_store_vm_get(c->store, NULL, vm_id, &local);
             g_clear_error(&local);
+            if (elsewhere)
+                continue;   /* the store places it on another host; not ours to judge */
             /* a domain of ours the store does not know: a leftover of a
              * deleted VM; remove it (the command carries only the id) */
             g_autoptr(NcVmSpec) ghost = nc_vm_spec_new();
@@ -237,9 +248,6 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
             return -1;
     }
 
-    g_autoptr(GPtrArray) mine = nc_store_vm_list(c->store, NULL, id, err);
-    if (!mine)
-        return -1;
     for (guint k = 0; k < mine->len; k++) {
         NcVm *vm = g_ptr_array_index(mine, k);
         if (g_hash_table_contains(seen, vm->spec->id) || vm->op ||

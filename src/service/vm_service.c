@@ -138,7 +138,13 @@ json_t *
 nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError **err)
 {
     g_autoptr(NcVmSpec) spec = NULL;
-    if (nc_vm_spec_from_request(req, &spec, err) < 0)
+    /* "start": false defines the VM without booting it; the rest is the spec */
+    g_autoptr(json_t) shape = json_copy(req);
+    bool start = true;
+    if (nc_json_get_bool(shape, "start", false, &start, err) < 0)
+        return NULL;
+    json_object_del(shape, "start");
+    if (nc_vm_spec_from_request(shape, &spec, err) < 0)
         return NULL;
     spec->id = nc_uuid_new();
     spec->project = g_strdup(caller->project);
@@ -180,7 +186,7 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
     g_autoptr(NcVm) vm = nc_vm_new();
     vm->spec = g_steal_pointer(&spec);
     vm->state = NC_VM_SCHEDULED;
-    vm->desired = g_strdup("running");
+    vm->desired = g_strdup(start ? "running" : "stopped");
     vm->created_at = vm->updated_at = nc_now_ms();
     if (nc_vm_place(c, vm, err) < 0)
         return NULL;
@@ -189,7 +195,8 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
     vm->op = g_strdup(op->id);
     if (nc_store_vm_insert(c->store, vm, err) < 0 ||
         nc__op_submit(c, op, vm->host,
-                      nc__vm_command("vm.create", op->id, vm->spec, img, NULL), err) < 0 ||
+                      nc__vm_command("vm.create", op->id, vm->spec, img,
+                                     json_pack("{s:b}", "start", start)), err) < 0 ||
         nc_vm_event(c, vm, "vm.created", err) < 0 ||
         nc_vm_finish(c, err, &txn) < 0)
         return NULL;
@@ -589,8 +596,8 @@ nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err)
                strcmp(kind, "vm.define") == 0) {
         vm->state = ok ? NC_VM_STOPPED : nc_vm_observed(observed, NC_VM_ERROR);
     } else {
-        /* create, start, reboot */
-        vm->state = ok ? NC_VM_RUNNING
+        /* create (which may leave the VM stopped when asked), start, reboot */
+        vm->state = ok ? nc_vm_observed(observed, NC_VM_RUNNING)
                        : strcmp(kind, "vm.create") == 0 ? NC_VM_ERROR
                        : nc_vm_observed(observed, NC_VM_ERROR);
     }

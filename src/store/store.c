@@ -262,6 +262,17 @@ nc_rows_free(NcRows *rows)
     g_rec_mutex_unlock(&st->lock);
 }
 
+int64_t
+nc_store_data_version(NcStore *st)
+{
+    if (!st->drv->data_version)
+        return -1;
+    g_rec_mutex_lock(&st->lock);
+    int64_t v = st->drv->data_version(st);
+    g_rec_mutex_unlock(&st->lock);
+    return v;
+}
+
 uint64_t
 nc_store_generation(NcStore *st)
 {

@@ -61,6 +61,8 @@ typedef struct {
     /* rows changed by the statement of this cursor (after next() == 0) */
     int64_t (*changes)(NcRows *rows);
     void (*rows_free)(NcRows *rows);
+    /* see nc_store_data_version(); NULL when unknown */
+    int64_t (*data_version)(NcStore *st);
 } NcStoreDriver;
 
 extern const NcStoreDriver nc_store_sqlite_driver;
@@ -158,6 +160,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcRows, nc_rows_free)
  * can cache what they derived from the store.
  */
 uint64_t nc_store_generation(NcStore *st);
+
+/**
+ * nc_store_data_version:
+ *
+ * Returns: a number that changes when another connection (another process)
+ * commits to the store, or -1 when the driver cannot tell.  Cheap: for
+ * polling without taking locks.
+ */
+int64_t nc_store_data_version(NcStore *st);
 
 /* Meta key/value pairs (cloud id, schema notes).  get returns a copy or
  * NULL when absent. */

@@ -225,6 +225,24 @@ nc_sqlite_rows_free(NcRows *rows)
     g_free(r);
 }
 
+static int64_t
+nc_sqlite_data_version(NcStore *st)
+{
+    NcSqlite *s = st->impl;
+    sqlite3_stmt *stmt = g_hash_table_lookup(s->cache, "PRAGMA data_version");
+    if (!stmt) {
+        if (sqlite3_prepare_v3(s->db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+                               &stmt, NULL) != SQLITE_OK)
+            return -1;
+        g_hash_table_insert(s->cache, g_strdup("PRAGMA data_version"), stmt);
+    }
+    int64_t v = -1;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        v = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    return v;
+}
+
 const NcStoreDriver nc_store_sqlite_driver = {
     .name = "sqlite",
     .serial_pk = "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -239,4 +257,5 @@ const NcStoreDriver nc_store_sqlite_driver = {
     .col_is_null = nc_sqlite_col_is_null,
     .changes = nc_sqlite_changes,
     .rows_free = nc_sqlite_rows_free,
+    .data_version = nc_sqlite_data_version,
 };

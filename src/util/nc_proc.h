@@ -18,3 +18,4 @@
  * Returns: 0 when it exited with status 0, -1 otherwise.
  */
 int nc_proc_run(const char *const *argv, char **ret_stdout, GError **err);
+

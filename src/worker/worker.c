@@ -71,15 +71,6 @@ nc_worker_image_from_json(json_t *j)
     return img;
 }
 
-static int
-nc_worker_ensure_running(NcWorker *w, const NcVmSpec *spec, const NcImage *img, GError **err)
-{
-    const NcHvDriver *d = nc_hv_driver(w->hv);
-    if (d->vm_ensure(w->hv, spec, img, err) < 0)
-        return -1;
-    return d->vm_start(w->hv, spec->id, err);
-}
-
 /* Runs one command.  Returns 0 when done (success or definite failure,
  * with *ret_err set for the latter), -1 with a transient error to retry. */
 static int
@@ -99,8 +90,11 @@ nc_worker_execute(NcWorker *w, json_t *cmd, GError **ret_err)
         g_propagate_error(ret_err, err);
         return 0;
     }
-    if (g_strcmp0(kind, "vm.create") == 0 || g_strcmp0(kind, "vm.start") == 0)
-        rc = nc_worker_ensure_running(w, spec, img, &err);
+    bool start = !json_is_false(json_object_get(args, "start"));
+    if ((g_strcmp0(kind, "vm.create") == 0 && start) || g_strcmp0(kind, "vm.start") == 0)
+        rc = d->vm_launch(w->hv, spec, img, &err);
+    else if (g_strcmp0(kind, "vm.create") == 0)
+        rc = d->vm_ensure(w->hv, spec, img, &err);
     else if (g_strcmp0(kind, "vm.define") == 0)
         rc = d->vm_ensure(w->hv, spec, img, &err);
     else if (g_strcmp0(kind, "vm.stop") == 0)
@@ -169,9 +163,11 @@ nc_worker_handle(NcWorker *w, NcMessage *msg)
         nc_worker_publish(w, json_pack("{s:s, s:s, s:o, s:s}", "type", "op.started",
                                        "op", op, "vm", nc_json_string_or_null(vm_id),
                                        "host", w->host_id));
-    nc_log_debug("%s %s (op %s, delivery %d)", nc_json_str(cmd, "kind"), vm_id, op,
-                 msg->attempts);
-    if (nc_worker_execute(w, cmd, &err) < 0) {
+    int64_t t0 = nc_mono_us();
+    int rc = nc_worker_execute(w, cmd, &err);
+    nc_log_debug("%s %s (op %s, delivery %d): %.1f ms", nc_json_str(cmd, "kind"), vm_id, op,
+                 msg->attempts, (double)(nc_mono_us() - t0) / 1000.0);
+    if (rc < 0) {
         if (msg->attempts < NC_BUS_MAX_ATTEMPTS) {
             nc_log_warn("%s of %s will be retried: %s", nc_json_str(cmd, "kind"), vm_id,
                         err->message);

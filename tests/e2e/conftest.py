@@ -79,7 +79,7 @@ class Cloud:
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             [NESTCLOUD, "up", "--state-dir", self.state, "--listen", f"127.0.0.1:{self.port}",
-             "--heartbeat", "1000", *extra],
+             *(extra or ("--heartbeat", "1000"))],
             stdout=log, stderr=subprocess.STDOUT, env=e)
         log.close()
         if wait:
@@ -135,6 +135,8 @@ class Cloud:
 
     def destroy(self):
         self.stop()
+        if os.environ.get("NESTCLOUD_TEST_KEEP"):
+            return   # for post-mortems: state and domains stay
         subprocess.run([NESTCLOUD, "purge", "--state-dir", self.state], capture_output=True)
         shutil.rmtree(self.state, ignore_errors=True)
 

@@ -16,7 +16,9 @@ POINTS = [
     "api-after-commit",
     # the worker made the disk and seed but had not defined the domain
     "worker-before-define",
-    # defined, not started
+    # started as a transient domain, not yet defined (persistent)
+    "worker-before-persist",
+    # started and defined, result not yet reported
     "worker-after-define",
     # started, result not yet reported
     "worker-before-report",
@@ -84,7 +86,7 @@ def test_kill9_at_random_moments(fresh_cloud):
     assert all(v["state"] == "running" for v in vms), vms
     doms = cloud.domains()
     assert sorted(doms) == sorted(v["id"] for v in vms)
-    assert all(s == "running" for s in doms.values())
+    assert all(s == "running" for s in doms.values()), doms
     # every accepted create ended exactly once
     for v in vms:
         ops = [o for o in cloud.get(f"/v1/operations?target={v['id']}")["operations"]

@@ -122,3 +122,13 @@ def test_cli_create_with_progress_and_delete(cloud):
     r = cloud.cli("vm", "delete", "clivm", "--json")
     assert '"status": "succeeded"' in r.stdout
     assert vm["id"] not in cloud.domains()
+
+
+def test_create_without_start(cloud):
+    vm = cloud.create_vm("dormant", start=False, memory_mib=256)
+    assert vm["state"] == "stopped" and vm["desired"] == "stopped"
+    assert cloud.domains()[vm["id"]] == "shut off"
+    assert cloud.console("dormant") == ""
+    cloud.action("dormant", "start")
+    cloud.wait_console("dormant", "NC-BOOT")
+    cloud.delete_vm("dormant")

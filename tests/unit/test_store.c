@@ -28,8 +28,10 @@ setup(Fixture *f, gconstpointer data)
     g_autoptr(GError) err = NULL;
     f->st = nc_store_open(f->path, &err);
     g_assert_no_error(err);
-    g_assert_nonnull(nc_store_project_create(f->st, "admin", "admin", NULL));
-    g_assert_nonnull(nc_store_project_create(f->st, "p2", "second", NULL));
+    g_autofree char *a = nc_store_project_create(f->st, "admin", "admin", NULL);
+    g_autofree char *b = nc_store_project_create(f->st, "p2", "second", NULL);
+    g_assert_nonnull(a);
+    g_assert_nonnull(b);
 }
 
 static void

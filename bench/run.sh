@@ -1,0 +1,9 @@
+#!/bin/bash
+# Runs the benchmarks of docs/BENCHMARKS.md; results are appended to
+# bench/results/*.jsonl.  Each compares against a baseline in the same run.
+set -euo pipefail
+cd "$(dirname "$0")"
+py=/usr/bin/python3
+$py launch.py "${LAUNCH_N:-20}"
+$py footprint.py "${FOOTPRINT_SECONDS:-60}"
+$py api.py "${API_SECONDS:-10}" "${API_CONNECTIONS:-32}"
