@@ -4,7 +4,7 @@
 
 #include <glib.h>
 
-const char *const nc_schema_versions[] = {
+static const char *const nc_schema_versions[] = {
     /* 1: the single-host cloud */
     "CREATE TABLE projects ("
     "  id TEXT PRIMARY KEY,"
@@ -104,7 +104,10 @@ const char *const nc_schema_versions[] = {
     "CREATE INDEX queue_topic ON queue (topic, available_at, id);",
 };
 
-const int nc_schema_version_count = G_N_ELEMENTS(nc_schema_versions);
+const NcSchema nc_schema_central = {
+    .versions = nc_schema_versions,
+    .count = G_N_ELEMENTS(nc_schema_versions),
+};
 
 char *
 nc_schema_render(const char *sql, const char *serial_pk)

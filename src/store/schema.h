@@ -7,8 +7,7 @@
  */
 #pragma once
 
-extern const char *const nc_schema_versions[];
-extern const int nc_schema_version_count;
+#include "store.h"
 
 /* Returns: @sql with {{SERIAL}} replaced by @serial_pk (caller frees). */
 char *nc_schema_render(const char *sql, const char *serial_pk);

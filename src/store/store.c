@@ -28,7 +28,7 @@ nc_store_pick_driver(const char *target, const char **ret_rest)
 }
 
 static int
-nc_store_migrate(NcStore *st, GError **err)
+nc_store_migrate(NcStore *st, const NcSchema *schema, GError **err)
 {
     g_autofree char *create_meta = g_strdup(
         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
@@ -39,17 +39,17 @@ nc_store_migrate(NcStore *st, GError **err)
     if (err && *err)
         return -1;
     int have = ver ? atoi(ver) : 0;
-    if (have > nc_schema_version_count) {
+    if (have > schema->count) {
         nc_error_set(err, NC_ERR_UNAVAILABLE,
                      "the store has schema version %d, newer than this nestcloud (%d)",
-                     have, nc_schema_version_count);
+                     have, schema->count);
         return -1;
     }
-    for (int v = have; v < nc_schema_version_count; v++) {
+    for (int v = have; v < schema->count; v++) {
         g_auto(NcStoreTxn) txn = { 0 };
         if (nc_store_txn_begin(&txn, st, err) < 0)
             return -1;
-        g_autofree char *sql = nc_schema_render(nc_schema_versions[v], st->drv->serial_pk);
+        g_autofree char *sql = nc_schema_render(schema->versions[v], st->drv->serial_pk);
         if (st->drv->exec_script(st, sql, err) < 0) {
             nc_error_prefix(err, "schema version %d: ", v + 1);
             return -1;
@@ -66,6 +66,12 @@ nc_store_migrate(NcStore *st, GError **err)
 NcStore *
 nc_store_open(const char *target, GError **err)
 {
+    return nc_store_open_schema(target, &nc_schema_central, err);
+}
+
+NcStore *
+nc_store_open_schema(const char *target, const NcSchema *schema, GError **err)
+{
     const char *rest = NULL;
     const NcStoreDriver *drv = nc_store_pick_driver(target, &rest);
 
@@ -81,7 +87,7 @@ nc_store_open(const char *target, GError **err)
     g_rec_mutex_init(&st->lock);
     if (drv->open(st, rest, err) < 0)
         return NULL;
-    if (nc_store_migrate(st, err) < 0)
+    if (nc_store_migrate(st, schema, err) < 0)
         return NULL;
     return g_steal_pointer(&st);
 }

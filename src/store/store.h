@@ -80,6 +80,20 @@ extern const NcStoreDriver nc_store_postgres_driver;
  * Returns: (transfer full): the store, or NULL.
  */
 NcStore *nc_store_open(const char *target, GError **err);
+
+/* A list of migrations: version N is the first N entries applied in order
+ * (see schema.h).  {{SERIAL}} in the SQL becomes the driver's auto-increment
+ * key type. */
+typedef struct {
+    const char *const *versions;
+    int count;
+} NcSchema;
+
+/* The central node's schema. */
+extern const NcSchema nc_schema_central;
+
+/* Opens a store with another component's schema (the market has its own). */
+NcStore *nc_store_open_schema(const char *target, const NcSchema *schema, GError **err);
 void nc_store_close(NcStore *st);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcStore, nc_store_close)
 
