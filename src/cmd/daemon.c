@@ -82,6 +82,16 @@ nc_daemon_worker_options(NcDaemonOptions *o)
           "Commands run in parallel, one VM per lane (default 4)", "N" },
         { "heartbeat", 0, 0, G_OPTION_ARG_INT, &o->heartbeat_ms,
           "Milliseconds between heartbeats (default 5000)", "MS" },
+        { "cloud-id", 0, 0, G_OPTION_ARG_STRING, &o->cloud_id,
+          "The cloud this worker serves (default: read from the store)", "ID" },
+        { "sim-hosts", 0, 0, G_OPTION_ARG_INT, &o->sim_hosts,
+          "Run N simulated hosts (libvirt test driver) instead of this machine", "N" },
+        { "sim-vcpus", 0, 0, G_OPTION_ARG_INT, &o->sim_vcpus,
+          "vCPUs of each simulated host (default 64)", "N" },
+        { "sim-memory", 0, 0, G_OPTION_ARG_INT, &o->sim_memory_mib,
+          "MiB of memory of each simulated host (default 262144)", "MIB" },
+        { "sim-disk", 0, 0, G_OPTION_ARG_INT, &o->sim_disk_gib,
+          "GiB of disk of each simulated host (default 4096)", "GIB" },
         { NULL }
     };
     GOptionGroup *g = g_option_group_new("worker", "Worker options", "Worker", NULL, NULL);
@@ -176,6 +186,12 @@ nc_daemon_options_defaults(NcDaemonOptions *o)
         o->heartbeat_ms = 5000;
     if (o->host_timeout_s <= 0)
         o->host_timeout_s = 30;
+    if (o->sim_vcpus <= 0)
+        o->sim_vcpus = 64;
+    if (o->sim_memory_mib <= 0)
+        o->sim_memory_mib = 262144;
+    if (o->sim_disk_gib <= 0)
+        o->sim_disk_gib = 4096;
 }
 
 /* The test image the build made, or the installed one. */
@@ -194,11 +210,12 @@ nc_daemon_test_image_dir(void)
     return NULL;
 }
 
-/* This host's stable id, kept in STATE_DIR/host.id. */
+/* This host's id kept in @dir/@name.id (the real host: STATE_DIR/host.id). */
 static char *
-nc_daemon_host_id(const char *state_dir, GError **err)
+nc_daemon_named_host_id(const char *dir, const char *name, GError **err)
 {
-    g_autofree char *path = g_build_filename(state_dir, "host.id", NULL);
+    g_autofree char *file = g_strconcat(name, ".id", NULL);
+    g_autofree char *path = g_build_filename(dir, file, NULL);
     g_autofree char *text = NULL;
     if (g_file_get_contents(path, &text, NULL, NULL)) {
         g_strstrip(text);
@@ -207,11 +224,96 @@ nc_daemon_host_id(const char *state_dir, GError **err)
     }
     char *id = nc_uuid_new();
     g_autofree char *line = g_strconcat(id, "\n", NULL);
-    if (nc_fs_write_atomic(path, line, strlen(line), 0644, err) < 0) {
+    if (nc_fs_mkdir_p(dir, 0755, err) < 0 ||
+        nc_fs_write_atomic(path, line, strlen(line), 0644, err) < 0) {
         g_free(id);
         return NULL;
     }
     return id;
+}
+
+static NcWorker *
+nc_daemon_start_worker(NcDaemonOptions *o, NcBus *bus, const char *cloud_id,
+                       const char *test_dir, const char *name, const char *host_id,
+                       const char *uri, const NcHvDriver *drv, GError **err)
+{
+    g_autofree char *kernel = test_dir ? g_build_filename(test_dir, "test-vmlinuz", NULL) : NULL;
+    g_autofree char *initrd = test_dir ? g_build_filename(test_dir, "test-initrd.img", NULL) : NULL;
+    NcHvConfig hc = {
+        .uri = uri,
+        .cloud_id = cloud_id,
+        .host_name = name,
+        .state_dir = o->state_dir,
+        .instances_dir = o->instances_dir,
+        .image_dir = o->image_dir,
+        .accel = o->accel,
+        .probe_kernel = kernel,
+        .probe_initrd = initrd,
+        .network = o->network,
+        .capacity_disk_gib = o->sim_disk_gib,
+    };
+    NcHv *hv = nc_hv_open(drv, &hc, err);
+    if (!hv)
+        return NULL;
+    NcWorkerConfig wc = {
+        .host_id = host_id,
+        .host_name = name,
+        .lanes = drv == &nc_hv_sim_driver ? 1 : o->lanes,
+        .heartbeat_ms = o->heartbeat_ms,
+    };
+    if (drv != &nc_hv_sim_driver) {
+        const char *net = nc_hv_network(hv);
+        nc_log_info("worker '%s' on %s: accelerator %s, network %s", name, uri,
+                    nc_hv_accel(hv), net ? net : "user-mode");
+    }
+    return nc_worker_start(&wc, bus, hv, err);
+}
+
+/* Starts this machine's worker, or with --sim-hosts N, N simulated hosts
+ * (libvirt's test driver, each with its own node file) in this process. */
+static int
+nc_daemon_start_workers(NcDaemonOptions *o, NcBus *bus, const char *cloud_id,
+                        const char *test_dir, GPtrArray *workers, GError **err)
+{
+    if (o->sim_hosts <= 0) {
+        bool sim = g_str_has_prefix(o->libvirt_uri, "test://");
+        g_autofree char *host_id = nc_daemon_named_host_id(o->state_dir, "host", err);
+        if (!host_id)
+            return -1;
+        NcWorker *w = nc_daemon_start_worker(o, bus, cloud_id, test_dir, o->host_name, host_id,
+                                             o->libvirt_uri,
+                                             sim ? &nc_hv_sim_driver : &nc_hv_qemu_driver, err);
+        if (!w)
+            return -1;
+        g_ptr_array_add(workers, w);
+        return 0;
+    }
+    g_autofree char *dir = g_build_filename(o->state_dir, "sim", NULL);
+    if (nc_fs_mkdir_p(dir, 0755, err) < 0)
+        return -1;
+    for (int i = 0; i < o->sim_hosts; i++) {
+        g_autofree char *name = g_strdup_printf("%s-%04d", o->host_name, i);
+        g_autofree char *node = g_strdup_printf("%s/%s.xml", dir, name);
+        g_autofree char *xml = g_strdup_printf(
+            "<node>\n  <cpu><mhz>2000</mhz><model>sim</model><active>%d</active><nodes>1</nodes>"
+            "<sockets>1</sockets><cores>%d</cores><threads>1</threads></cpu>\n"
+            "  <memory>%" G_GINT64_FORMAT "</memory>\n</node>\n",
+            o->sim_vcpus, o->sim_vcpus, (int64_t)o->sim_memory_mib * 1024);
+        if (nc_fs_write_atomic(node, xml, strlen(xml), 0644, err) < 0)
+            return -1;
+        g_autofree char *host_id = nc_daemon_named_host_id(dir, name, err);
+        if (!host_id)
+            return -1;
+        g_autofree char *uri = g_strconcat("test://", node, NULL);
+        NcWorker *w = nc_daemon_start_worker(o, bus, cloud_id, test_dir, name, host_id, uri,
+                                             &nc_hv_sim_driver, err);
+        if (!w)
+            return -1;
+        g_ptr_array_add(workers, w);
+    }
+    nc_log_info("%d simulated hosts (%s-0000...) with %d vCPUs and %d MiB each", o->sim_hosts,
+                o->host_name, o->sim_vcpus, o->sim_memory_mib);
+    return 0;
 }
 
 static gboolean
@@ -262,7 +364,7 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
 
     NcCentral *central = NULL;
     NcApi *api = NULL;
-    NcWorker *worker = NULL;
+    g_autoptr(GPtrArray) workers = g_ptr_array_new_with_free_func((GDestroyNotify)nc_worker_stop);
     g_autofree char *test_dir = nc_daemon_test_image_dir();
 
     if (run_central) {
@@ -287,50 +389,19 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
                         token);
     }
     if (run_worker) {
-        g_autofree char *host_id = nc_daemon_host_id(o->state_dir, &err);
-        if (!host_id)
-            return nc_daemon_fail(err);
-        g_autofree char *kernel = test_dir ? g_build_filename(test_dir, "test-vmlinuz", NULL) : NULL;
-        g_autofree char *initrd = test_dir ? g_build_filename(test_dir, "test-initrd.img", NULL) : NULL;
-        g_autofree char *cloud_id = NULL;
-        if (central) {
+        g_autofree char *cloud_id = g_strdup(o->cloud_id);
+        if (!cloud_id && central)
             cloud_id = g_strdup(nc_central_cloud_id(central));
-        } else if (store) {
+        else if (!cloud_id && store)
             cloud_id = nc_store_meta_get(store, "cloud_id", NULL);
-        }
         if (!cloud_id) {
-            nc_log_error("cannot learn the cloud id: start the central node first");
+            nc_log_error("cannot learn the cloud id: start the central node first, or give "
+                         "--cloud-id");
             nc_central_free(central);
             return 1;
         }
-        NcHvConfig hc = {
-            .uri = o->libvirt_uri,
-            .cloud_id = cloud_id,
-            .host_name = o->host_name,
-            .state_dir = o->state_dir,
-            .instances_dir = o->instances_dir,
-            .image_dir = o->image_dir,
-            .accel = o->accel,
-            .probe_kernel = kernel,
-            .probe_initrd = initrd,
-            .network = o->network,
-        };
-        NcHv *hv = nc_hv_open(&nc_hv_qemu_driver, &hc, &err);
-        if (!hv) {
-            nc_central_free(central);
-            return nc_daemon_fail(err);
-        }
-        NcWorkerConfig wc = {
-            .host_id = host_id,
-            .host_name = o->host_name,
-            .lanes = o->lanes,
-            .heartbeat_ms = o->heartbeat_ms,
-        };
-        const char *net = nc_hv_network(hv);
-        nc_log_info("worker '%s' on %s: accelerator %s, network %s", o->host_name,
-                    o->libvirt_uri, nc_hv_accel(hv), net ? net : "user-mode");
-        worker = nc_worker_start(&wc, bus, hv, &err);
-        if (!worker) {
+        if (nc_daemon_start_workers(o, bus, cloud_id, test_dir, workers, &err) < 0) {
+            g_ptr_array_set_size(workers, 0);
             nc_central_free(central);
             return nc_daemon_fail(err);
         }
@@ -338,7 +409,7 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
     if (central) {
         if (nc_central_start(central, &err) < 0 ||
             !(api = nc_api_start(central, o->listen, &err))) {
-            nc_worker_stop(worker);
+            g_ptr_array_set_size(workers, 0);
             nc_central_free(central);
             return nc_daemon_fail(err);
         }
@@ -363,7 +434,7 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
 
     nc_log_info("stopping");
     nc_api_stop(api);
-    nc_worker_stop(worker);
+    g_ptr_array_set_size(workers, 0);
     nc_central_free(central);
     return 0;
 }

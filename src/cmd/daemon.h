@@ -22,6 +22,8 @@ typedef struct {
     int lanes;
     int heartbeat_ms;
     int host_timeout_s;
+    char *cloud_id;
+    int sim_hosts, sim_vcpus, sim_memory_mib, sim_disk_gib;
 } NcDaemonOptions;
 
 /* Option entries for the parts a daemon runs; they fill @o. */

@@ -17,6 +17,7 @@ static const char *const nc_vm_state_names[NC_VM_STATE_MAX] = {
     [NC_VM_STOPPED] = "stopped",
     [NC_VM_ERROR] = "error",
     [NC_VM_DELETING] = "deleting",
+    [NC_VM_UNKNOWN] = "unknown",
 };
 
 const char *
@@ -76,6 +77,7 @@ nc_vm_spec_free(NcVmSpec *spec)
     g_free(spec->image);
     g_free(spec->hostname);
     g_free(spec->user_data);
+    g_free(spec->group);
     g_ptr_array_unref(spec->ssh_keys);
     g_ptr_array_unref(spec->nics);
     g_free(spec);
@@ -184,10 +186,11 @@ nc_vm_spec_from_request(json_t *req, NcVmSpec **ret_spec, GError **err)
     static const char *const keys[] = {
         "name", "image", "vcpus", "max_vcpus", "memory_mib", "max_memory_mib",
         "cpu_priority", "disk_gib", "hostname", "ssh_keys", "user_data", "nics",
-        NULL
+        "anti_affinity", NULL
     };
     g_autoptr(NcVmSpec) spec = nc_vm_spec_new();
     const char *name = NULL, *image = NULL, *hostname = NULL, *user_data = NULL;
+    const char *group = NULL;
     int64_t vcpus = NC_DEFAULT_VCPUS, max_vcpus = 0;
     int64_t memory = NC_DEFAULT_MEMORY_MIB, max_memory = 0;
     int64_t prio = NC_DEFAULT_CPU_PRIORITY, disk = 0;
@@ -206,7 +209,10 @@ nc_vm_spec_from_request(json_t *req, NcVmSpec **ret_spec, GError **err)
         nc_json_get_int(req, "disk_gib", false, 1, NC_LIMIT_DISK_GIB, &disk, err) < 0 ||
         nc_json_get_string(req, "hostname", false, 256, &hostname, err) < 0 ||
         nc_json_get_string(req, "user_data", false, NC_LIMIT_USER_DATA_BYTES,
-                           &user_data, err) < 0)
+                           &user_data, err) < 0 ||
+        nc_json_get_string(req, "anti_affinity", false, 256, &group, err) < 0)
+        return -1;
+    if (group && nc_name_check("anti-affinity group", group, err) < 0)
         return -1;
 
     if (image[0] == '\0' || (nc_name_check("image", image, NULL) < 0 && !nc_uuid_is_valid(image))) {
@@ -261,6 +267,7 @@ nc_vm_spec_from_request(json_t *req, NcVmSpec **ret_spec, GError **err)
     spec->disk_gib = disk;
     spec->hostname = g_strdup(hostname ? hostname : name);
     spec->user_data = g_strdup(user_data);
+    spec->group = g_strdup(group);
     *ret_spec = g_steal_pointer(&spec);
     return 0;
 }
@@ -319,7 +326,7 @@ nc_vm_spec_to_json(const NcVmSpec *spec)
         json_array_append_new(nics, json_pack("{s:s, s:s}", "network", nic->network,
                                               "mac", nic->mac));
     }
-    return json_pack("{s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:i, s:I, s:o, s:o, s:o, s:o, s:o}",
+    json_t *o = json_pack("{s:o, s:o, s:o, s:i, s:i, s:I, s:I, s:i, s:I, s:o, s:o, s:o, s:o, s:o}",
                      "id", nc_json_string_or_null(spec->id),
                      "name", nc_json_string_or_null(spec->name),
                      "project", nc_json_string_or_null(spec->project),
@@ -334,6 +341,9 @@ nc_vm_spec_to_json(const NcVmSpec *spec)
                      "user_data", nc_json_string_or_null(spec->user_data),
                      "ssh_keys", keys,
                      "nics", nics);
+    if (spec->group)
+        json_object_set_new(o, "anti_affinity", json_string(spec->group));
+    return o;
 }
 
 NcVmSpec *
@@ -359,6 +369,7 @@ nc_vm_spec_from_json(json_t *obj, GError **err)
     spec->image = g_strdup(nc_json_str(obj, "image"));
     spec->hostname = g_strdup(nc_json_str(obj, "hostname"));
     spec->user_data = g_strdup(nc_json_str(obj, "user_data"));
+    spec->group = g_strdup(nc_json_str(obj, "anti_affinity"));
     json_array_foreach(json_object_get(obj, "ssh_keys"), i, item) {
         if (json_is_string(item))
             g_ptr_array_add(spec->ssh_keys, g_strdup(json_string_value(item)));
@@ -448,5 +459,6 @@ nc_vm_to_api_json(const NcVm *vm, const char *image_name)
     json_object_set_new(o, "hostname", nc_json_string_or_null(s->hostname));
     json_object_set_new(o, "operation", nc_json_string_or_null(vm->op));
     json_object_set_new(o, "ssh_keys", json_integer(s->ssh_keys->len));
+    json_object_set_new(o, "anti_affinity", nc_json_string_or_null(s->group));
     return o;
 }

@@ -10,6 +10,8 @@
  *                                                                    stop    v  | start
  *                                       error <--- any failure ---     stopped
  *   any --delete--> deleting --worker removed it--> (gone)
+ *   running|stopped|building --host silent (reconciler)--> unknown
+ *   unknown --host reports the domain (heartbeat)--> running|stopped
  */
 #pragma once
 
@@ -26,6 +28,7 @@ typedef enum {
     NC_VM_STOPPED,
     NC_VM_ERROR,
     NC_VM_DELETING,
+    NC_VM_UNKNOWN,      /* its host is down: nobody can say */
     NC_VM_STATE_MAX
 } NcVmState;
 
@@ -52,6 +55,7 @@ typedef struct {
     char *hostname;
     GPtrArray *ssh_keys;   /* char *, one OpenSSH public key each */
     char *user_data;       /* verbatim, may be NULL */
+    char *group;           /* anti-affinity group: no two on one host, or NULL */
     GPtrArray *nics;       /* NcNic * */
 } NcVmSpec;
 

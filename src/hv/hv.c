@@ -90,6 +90,22 @@ nc_hv_network(NcHv *hv)
     return hv->network;
 }
 
+json_t *
+nc_hv_image_files(NcHv *hv)
+{
+    json_t *out = json_array();
+    g_autoptr(GDir) d = g_dir_open(hv->image_dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        if (name[0] == '.')
+            continue;   /* uploads in progress */
+        g_autofree char *p = g_build_filename(hv->image_dir, name, NULL);
+        if (g_file_test(p, G_FILE_TEST_IS_REGULAR))
+            json_array_append_new(out, json_string(name));
+    }
+    return out;
+}
+
 char *
 nc_hv_vm_dir(NcHv *hv, const char *id)
 {

@@ -6,7 +6,8 @@
  * succeed without doing harm, because commands can arrive twice.
  *
  * Drivers are const tables (NcHvDriver): "qemu" is libvirt QEMU/KVM with
- * qcow2 overlays and NoCloud seeds.
+ * qcow2 overlays and NoCloud seeds; "sim" is libvirt's test:/// driver, for
+ * thousands of simulated hosts in one process (no disks, no guests).
  */
 #pragma once
 
@@ -79,6 +80,7 @@ typedef struct {
 } NcHvDriver;
 
 extern const NcHvDriver nc_hv_qemu_driver;
+extern const NcHvDriver nc_hv_sim_driver;
 
 /**
  * nc_hv_open:
@@ -101,6 +103,10 @@ const NcHvDriver *nc_hv_driver(NcHv *hv);
 const char *nc_hv_accel(NcHv *hv);
 /* The libvirt network NICs join, or NULL when guests use user-mode networking. */
 const char *nc_hv_network(NcHv *hv);
+
+/* Returns: the image files this host can see in its image pool, as a JSON
+ * array of names (the scheduler places a VM only where its image is). */
+json_t *nc_hv_image_files(NcHv *hv);
 
 /* Paths of a VM's files in the instances directory (caller frees). */
 char *nc_hv_vm_dir(NcHv *hv, const char *id);

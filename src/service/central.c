@@ -119,12 +119,25 @@ nc_central_open(const NcCentralConfig *cfg, NcStore *store, NcBus *bus, GError *
     g_cond_init(&c->ev_cond);
     c->auth_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify)nc_caller_free);
+    g_mutex_init(&c->sched_lock);
+    c->index = nc_sched_index_new(c->cfg.policy, 64);
+    c->dirty_hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    c->host_images = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                           (GDestroyNotify)nc__host_images_free);
     if (nc_fs_mkdir_p(c->cfg.image_dir, 0755, err) < 0 ||
         nc_central_init_identity(c, err) < 0 ||
         nc__image_register_test(c, err) < 0) {
         nc_central_free(c);
         return NULL;
     }
+    g_autoptr(GPtrArray) hosts = nc_store_host_list(c->store, err);
+    if (!hosts) {
+        nc_central_free(c);
+        return NULL;
+    }
+    for (guint i = 0; i < hosts->len; i++)
+        nc__central_touch_host(c, ((NcHost *)g_ptr_array_index(hosts, i))->id);
+    nc__central_sync_hosts(c);
     return c;
 }
 
@@ -244,6 +257,51 @@ nc_central_project_list(NcCentral *c, const NcCaller *caller, GError **err)
     return list ? json_pack("{s:o}", "projects", list) : NULL;
 }
 
+/* ---- the scheduler's index ---- */
+
+void
+nc__central_touch_host(NcCentral *c, const char *host_id)
+{
+    if (!host_id)
+        return;
+    g_mutex_lock(&c->sched_lock);
+    g_hash_table_add(c->dirty_hosts, g_strdup(host_id));
+    g_mutex_unlock(&c->sched_lock);
+}
+
+void
+nc__central_sync_hosts(NcCentral *c)
+{
+    g_mutex_lock(&c->sched_lock);
+    g_autoptr(GHashTable) dirty = c->dirty_hosts;
+    c->dirty_hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_mutex_unlock(&c->sched_lock);
+
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, dirty);
+    while (g_hash_table_iter_next(&it, &key, NULL)) {
+        GError *local = NULL;
+        g_autoptr(NcHost) h = nc_store_host_get(c->store, key, &local);
+        g_mutex_lock(&c->sched_lock);
+        if (h) {
+            NcSchedSlot s = {
+                nc_host_limit_vcpus(h), nc_host_limit_memory_mib(h), nc_host_limit_disk_gib(h),
+                h->alloc_vcpus, h->alloc_memory_mib, h->alloc_disk_gib,
+                g_strcmp0(h->state, "up") == 0,
+            };
+            nc_sched_index_set(c->index, h->id, &s);
+        } else if (nc_error_code(local) == NC_ERR_NOT_FOUND) {
+            nc_sched_index_remove(c->index, key);
+        } else {
+            /* the store did not answer: try again at the next sync */
+            g_hash_table_add(c->dirty_hosts, g_strdup(key));
+        }
+        g_mutex_unlock(&c->sched_lock);
+        g_clear_error(&local);
+    }
+}
+
 /* ---- events ---- */
 
 void
@@ -346,11 +404,13 @@ nc_central_handle(NcCentral *c, NcMessage *msg)
         (local_bus && nc_bus_ack(c->bus, msg, &err) < 0) ||
         nc_store_txn_commit(&txn, &err) < 0) {
         nc_store_txn_end(&txn);
+        nc__central_sync_hosts(c);
         nc_log_warn("cannot apply a %s report: %s", nc_json_str(body, "type"),
                     err ? err->message : "unknown error");
         nc_bus_retry(c->bus, msg, 1000, NULL);
         return;
     }
+    nc__central_sync_hosts(c);
     if (!local_bus)
         nc_bus_ack(c->bus, msg, NULL);
     nc__central_notify(c);
@@ -405,6 +465,10 @@ nc_central_free(NcCentral *c)
     if (c->engine)
         g_thread_join(c->engine);
     g_hash_table_destroy(c->auth_cache);
+    nc_sched_index_free(c->index);
+    g_hash_table_destroy(c->dirty_hosts);
+    g_hash_table_destroy(c->host_images);
+    g_mutex_clear(&c->sched_lock);
     g_mutex_clear(&c->auth_lock);
     g_mutex_clear(&c->ev_lock);
     g_cond_clear(&c->ev_cond);
@@ -418,6 +482,28 @@ nc_central_free(NcCentral *c)
 }
 
 /* ---- the reconciler ---- */
+
+/* A silent host's VMs: nobody can say what they are doing. */
+static int
+nc_central_mark_unknown(NcCentral *c, const NcHost *h, GError **err)
+{
+    g_autoptr(GPtrArray) vms = nc_store_vm_list(c->store, NULL, h->id, err);
+    if (!vms)
+        return -1;
+    for (guint i = 0; i < vms->len; i++) {
+        NcVm *vm = g_ptr_array_index(vms, i);
+        if (vm->state != NC_VM_RUNNING && vm->state != NC_VM_STOPPED &&
+            vm->state != NC_VM_BUILDING)
+            continue;
+        vm->state = NC_VM_UNKNOWN;
+        if (nc_store_vm_update(c->store, vm, err) < 0 ||
+            nc__central_event(c, vm->spec->project, "vm.state", "vm", vm->spec->id,
+                              json_pack("{s:s, s:s, s:s}", "name", vm->spec->name,
+                                        "state", "unknown", "host", h->name), err) < 0)
+            return -1;
+    }
+    return 0;
+}
 
 int
 nc_central_reconcile(NcCentral *c, GError **err)
@@ -433,6 +519,7 @@ nc_central_reconcile(NcCentral *c, GError **err)
             continue;
         g_auto(NcStoreTxn) txn = { 0 };
         if (nc_store_txn_begin(&txn, c->store, err) < 0 ||
+            nc_central_mark_unknown(c, h, err) < 0 ||
             nc_store_host_set_state(c->store, h->id, "down", err) < 0 ||
             nc__central_event(c, NULL, "host.state", "host", h->id,
                               json_pack("{s:s, s:s, s:I}", "name", h->name, "state", "down",
@@ -440,6 +527,7 @@ nc_central_reconcile(NcCentral *c, GError **err)
                               err) < 0 ||
             nc_store_txn_commit(&txn, err) < 0)
             return -1;
+        nc__central_touch_host(c, h->id);
         changed = true;
     }
     g_auto(NcStoreTxn) txn = { 0 };
@@ -448,8 +536,10 @@ nc_central_reconcile(NcCentral *c, GError **err)
         nc_store_op_prune(c->store, now - NC_OPS_KEEP_MS, err) < 0 ||
         nc_store_txn_commit(&txn, err) < 0)
         return -1;
-    if (changed)
+    if (changed) {
+        nc__central_sync_hosts(c);
         nc__central_notify(c);
+    }
     return 0;
 }
 
@@ -484,8 +574,14 @@ nc_central_status(NcCentral *c, GError **err)
         const char *s = nc_vm_state_name(vm->state);
         json_object_set_new(by_state, s, json_integer(nc_json_int(by_state, s, 0) + 1));
     }
-    /* the cloud's accelerator: the first host's, the usual single-host case */
-    const char *accel = hosts->len ? ((NcHost *)g_ptr_array_index(hosts, 0))->accel : NULL;
+    /* the cloud's accelerator: the best any real host has (simulated hosts
+     * only when there is nothing else) */
+    const char *accel = NULL;
+    static const char *const rank[] = { "kvm", "tcg", "sim" };
+    for (size_t r = 0; r < G_N_ELEMENTS(rank) && !accel; r++)
+        for (guint i = 0; i < hosts->len && !accel; i++)
+            if (g_strcmp0(((NcHost *)g_ptr_array_index(hosts, i))->accel, rank[r]) == 0)
+                accel = rank[r];
     g_autofree char *started = nc_time_format(c->started_at);
     return json_pack("{s:s, s:s, s:s, s:o, s:b, s:o, s:s, s:s, s:s,"
                      " s:{s:I, s:I}, s:{s:I, s:o},"

@@ -5,6 +5,15 @@
 #include "conf/image_conf.h"
 #include "conf/operation.h"
 #include "conf/vm_conf.h"
+#include "sched/sched_index.h"
+
+/* The image files a host reported seeing, and when. */
+typedef struct {
+    GHashTable *files;
+    int64_t at;                /* heartbeat time, ms */
+} NcHostImages;
+
+void nc__host_images_free(NcHostImages *hi);
 
 struct NcCentral {
     NcCentralConfig cfg;       /* strings owned */
@@ -19,6 +28,13 @@ struct NcCentral {
     GMutex ev_lock;
     GCond ev_cond;
     uint64_t ev_gen;
+
+    /* the scheduler's in-memory view of host capacity: a fast first guess,
+     * corrected from the store (the authority) after every change */
+    GMutex sched_lock;
+    NcSchedIndex *index;
+    GHashTable *dirty_hosts;   /* host ids changed since the last sync */
+    GHashTable *host_images;   /* host id -> NcHostImages */
 
     gint stopping;
     GThread *engine;
@@ -55,6 +71,13 @@ int nc__vm_apply_started(NcCentral *c, json_t *msg, GError **err);
 int nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err);
 int nc__vm_apply_state(NcCentral *c, json_t *msg, GError **err);
 int nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err);
+
+/* Notes that a host row changed in the current transaction. */
+void nc__central_touch_host(NcCentral *c, const char *host_id);
+
+/* Re-reads the touched hosts from the store into the scheduler's index;
+ * call after a commit or a rollback. */
+void nc__central_sync_hosts(NcCentral *c);
 
 /* Registers the build's test image as public image "test" when missing. */
 int nc__image_register_test(NcCentral *c, GError **err);

@@ -41,6 +41,13 @@ nc_host_json(NcCentral *c, const NcCaller *caller, const NcHost *h, GError **err
     return o;
 }
 
+void
+nc__host_images_free(NcHostImages *hi)
+{
+    g_hash_table_unref(hi->files);
+    g_free(hi);
+}
+
 json_t *
 nc_host_service_list(NcCentral *c, const NcCaller *caller, GError **err)
 {
@@ -107,6 +114,8 @@ nc_host_service_update(NcCentral *c, const NcCaller *caller, const char *key, js
         nc__central_event(c, NULL, "host.updated", "host", h->id, json_incref(req), err) < 0 ||
         nc_store_txn_commit(&txn, err) < 0)
         return NULL;
+    nc__central_touch_host(c, h->id);
+    nc__central_sync_hosts(c);
     nc__central_notify(c);
     return nc_host_service_get(c, caller, h->id, err);
 }
@@ -178,6 +187,22 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
     g_clear_error(&local);
     if (nc_store_host_register(c->store, h, err) < 0)
         return -1;
+    nc__central_touch_host(c, id);
+    json_t *imgs = json_object_get(hj, "images");
+    if (json_is_array(imgs)) {
+        NcHostImages *hi = g_new0(NcHostImages, 1);
+        hi->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        hi->at = hb_time;
+        size_t k;
+        json_t *f;
+        json_array_foreach(imgs, k, f) {
+            if (json_is_string(f))
+                g_hash_table_add(hi->files, g_strdup(json_string_value(f)));
+        }
+        g_mutex_lock(&c->sched_lock);
+        g_hash_table_replace(c->host_images, g_strdup(id), hi);
+        g_mutex_unlock(&c->sched_lock);
+    }
     if (!before || g_strcmp0(before->state, "up") != 0) {
         if (nc__central_event(c, NULL, "host.state", "host", id,
                               json_pack("{s:s, s:s}", "name", name, "state", "up"), err) < 0)
@@ -228,8 +253,14 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
             vm->addresses = json_incref(addrs);
             dirty = true;
         }
+        const char *obs = nc_json_str(d, "state");
+        if (vm->state == NC_VM_UNKNOWN && !vm->op &&
+            (g_strcmp0(obs, "running") == 0 || g_strcmp0(obs, "stopped") == 0)) {
+            /* the host is back: what it runs is what there is */
+            vm->state = g_strcmp0(obs, "running") == 0 ? NC_VM_RUNNING : NC_VM_STOPPED;
+            dirty = true;
+        }
         if (!vm->op && vm->state != NC_VM_DELETING && vm->updated_at < hb_time - NC_DRIFT_GRACE_MS) {
-            const char *obs = nc_json_str(d, "state");
             if (g_strcmp0(obs, "running") == 0 && vm->state == NC_VM_STOPPED) {
                 vm->state = NC_VM_RUNNING;
                 dirty = true;
@@ -253,7 +284,8 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
         if (g_hash_table_contains(seen, vm->spec->id) || vm->op ||
             vm->updated_at >= hb_time - NC_DRIFT_GRACE_MS)
             continue;
-        if (vm->state != NC_VM_RUNNING && vm->state != NC_VM_STOPPED)
+        if (vm->state != NC_VM_RUNNING && vm->state != NC_VM_STOPPED &&
+            vm->state != NC_VM_UNKNOWN)
             continue;
         nc_log_info("VM %s (%s) has no domain on host %s; defining it again",
                     vm->spec->name, vm->spec->id, name);

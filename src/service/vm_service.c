@@ -97,7 +97,9 @@ nc_vm_event(NcCentral *c, const NcVm *vm, const char *type, GError **err)
 static int
 nc_vm_finish(NcCentral *c, GError **err, NcStoreTxn *txn)
 {
-    if (nc_store_txn_commit(txn, err) < 0)
+    int rc = nc_store_txn_commit(txn, err);
+    nc__central_sync_hosts(c);
+    if (rc < 0)
         return -1;
     nc__central_notify(c);
     nc_bus_kick(c->bus);
@@ -106,31 +108,102 @@ nc_vm_finish(NcCentral *c, GError **err, NcStoreTxn *txn)
 
 /* ---- create ---- */
 
+/* Hosts that must not take @vm: those running a VM of its anti-affinity
+ * group, and those that cannot see its image file. */
+static GHashTable *
+nc_vm_excluded_hosts(NcCentral *c, const NcVm *vm, const NcImage *img, GError **err)
+{
+    GHashTable *ex = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    const NcVmSpec *s = vm->spec;
+    if (s->group) {
+        g_autoptr(GPtrArray) peers = nc_store_vm_list(c->store, s->project, NULL, err);
+        if (!peers) {
+            g_hash_table_unref(ex);
+            return NULL;
+        }
+        for (guint i = 0; i < peers->len; i++) {
+            NcVm *p = g_ptr_array_index(peers, i);
+            if (p->host && g_strcmp0(p->spec->group, s->group) == 0)
+                g_hash_table_add(ex, g_strdup(p->host));
+        }
+    }
+    g_mutex_lock(&c->sched_lock);
+    GHashTableIter it;
+    gpointer host, value;
+    g_hash_table_iter_init(&it, c->host_images);
+    while (g_hash_table_iter_next(&it, &host, &value)) {
+        NcHostImages *hi = value;
+        /* a report older than the image proves nothing */
+        if (hi->at > img->created_at && !g_hash_table_contains(hi->files, img->file))
+            g_hash_table_add(ex, g_strdup(host));
+    }
+    g_mutex_unlock(&c->sched_lock);
+    return ex;
+}
+
+/* Filter, weigh, claim: the index proposes the policy's best host, the
+ * store's conditional update claims it; a host whose claim fails (a racing
+ * request, a stale view) is refreshed and passed over. */
 static int
-nc_vm_place(NcCentral *c, NcVm *vm, GError **err)
+nc_vm_place(NcCentral *c, NcVm *vm, const NcImage *img, GError **err)
 {
     const NcVmSpec *s = vm->spec;
+    NcSchedRequest req = { s->vcpus, s->memory_mib, s->disk_gib };
+    g_autoptr(GHashTable) ex = nc_vm_excluded_hosts(c, vm, img, err);
+    if (!ex)
+        return -1;
+    guint filtered = g_hash_table_size(ex);
+    nc__central_sync_hosts(c);
+    for (int attempt = 0; attempt < 16; attempt++) {
+        g_autofree char *key = NULL;
+        g_mutex_lock(&c->sched_lock);
+        const char *picked = NULL;
+        size_t nhosts = nc_sched_index_size(c->index);
+        if (nc_sched_index_pick(c->index, &req, ex, false, &picked))
+            key = g_strdup(picked);
+        g_mutex_unlock(&c->sched_lock);
+        if (!key)
+            break;
+        int rc = nc_store_host_claim(c->store, key, req.vcpus, req.memory_mib, req.disk_gib, err);
+        if (rc < 0)
+            return -1;
+        nc__central_touch_host(c, key);
+        if (rc == 0) {
+            nc__central_sync_hosts(c);
+            g_hash_table_add(ex, g_steal_pointer(&key));
+            continue;
+        }
+        g_autoptr(NcHost) h = nc_store_host_get(c->store, key, err);
+        if (!h)
+            return -1;
+        vm->host = g_strdup(h->id);
+        vm->host_name = g_strdup(h->name);
+        vm->placement = g_strdup_printf(
+            "host '%s' (%s), the %s choice of %zu hosts (%u passed over for anti-affinity "
+            "or a missing image); with this VM it has %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+            " vCPUs, %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " MiB and %" G_GINT64_FORMAT
+            "/%" G_GINT64_FORMAT " GiB allocated",
+            h->name, h->accel, nc_sched_policy_name(c->cfg.policy), nhosts, filtered,
+            h->alloc_vcpus, nc_host_limit_vcpus(h), h->alloc_memory_mib,
+            nc_host_limit_memory_mib(h), h->alloc_disk_gib, nc_host_limit_disk_gib(h));
+        return 0;
+    }
+    /* nothing fits: say what came nearest */
     g_autoptr(GPtrArray) hosts = nc_store_host_list(c->store, err);
     if (!hosts)
         return -1;
-    NcSchedRequest req = { s->vcpus, s->memory_mib, s->disk_gib };
-    g_auto(NcSchedResult) res = { 0 };
-    nc_sched_rank(hosts, &req, c->cfg.policy, &res);
-    for (guint i = 0; i < res.candidates->len; i++) {
-        NcHost *h = g_ptr_array_index(res.candidates, i);
-        int rc = nc_store_host_claim(c->store, h->id, req.vcpus, req.memory_mib,
-                                     req.disk_gib, err);
-        if (rc < 0)
-            return -1;
-        if (rc == 1) {
-            vm->host = g_strdup(h->id);
-            vm->host_name = g_strdup(h->name);
-            vm->placement = nc_sched_explain(h, &req, c->cfg.policy, &res);
-            return 0;
-        }
+    g_autoptr(GPtrArray) eligible = g_ptr_array_new();
+    for (guint i = 0; i < hosts->len; i++) {
+        NcHost *h = g_ptr_array_index(hosts, i);
+        if (!g_hash_table_contains(ex, h->id))
+            g_ptr_array_add(eligible, h);
     }
-    nc_error_set(err, NC_ERR_NO_CAPACITY, "no host can take this VM: %s",
-                 res.nearest_miss ? res.nearest_miss : "every host is full");
+    g_auto(NcSchedResult) res = { 0 };
+    nc_sched_rank(eligible, &req, c->cfg.policy, &res);
+    nc_error_set(err, NC_ERR_NO_CAPACITY, "no host can take this VM: %s%s",
+                 res.nearest_miss ? res.nearest_miss : "every host is full",
+                 filtered ? " (hosts running its anti-affinity group or missing its image "
+                            "were not considered)" : "");
     return -1;
 }
 
@@ -188,7 +261,7 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
     vm->state = NC_VM_SCHEDULED;
     vm->desired = g_strdup(start ? "running" : "stopped");
     vm->created_at = vm->updated_at = nc_now_ms();
-    if (nc_vm_place(c, vm, err) < 0)
+    if (nc_vm_place(c, vm, img, err) < 0)
         return NULL;
     g_autoptr(NcOperation) op = nc__op_new(caller->project, "vm.create", "vm", vm->spec->id,
                                            vm->spec->name, vm->host);
@@ -341,6 +414,7 @@ nc_vm_service_update(NcCentral *c, const NcCaller *caller, const char *key, json
     if ((dv < 0 || dm < 0) &&
         nc_store_host_release(c->store, vm->host, MAX(-dv, 0), MAX(-dm, 0), 0, err) < 0)
         return NULL;
+    nc__central_touch_host(c, vm->host);
 
     g_autoptr(NcImage) img = nc_vm_image(c, vm, err);
     if (!img)
@@ -513,6 +587,7 @@ nc_vm_revert_resize(NcCentral *c, NcVm *vm, const NcOperation *op, GError **err)
     int64_t ov = nc_json_int(old, "vcpus", vm->spec->vcpus);
     int64_t om = nc_json_int(old, "memory_mib", vm->spec->memory_mib);
     int64_t dv = vm->spec->vcpus - ov, dm = vm->spec->memory_mib - om;
+    nc__central_touch_host(c, vm->host);
     if ((dv > 0 || dm > 0) &&
         nc_store_host_release(c->store, vm->host, MAX(dv, 0), MAX(dm, 0), 0, err) < 0)
         return -1;
@@ -575,6 +650,7 @@ nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err)
         if (ok) {
             NcVmSpec *s = vm->spec;
             vm->state = NC_VM_DELETING;
+            nc__central_touch_host(c, vm->host);
             if (nc_store_host_release(c->store, vm->host, s->vcpus, s->memory_mib,
                                       s->disk_gib, err) < 0 ||
                 nc_store_vm_delete(c->store, s->id, err) < 0)

@@ -237,11 +237,12 @@ nc_worker_host_json(NcWorker *w, GError **err)
     g_autoptr(NcHost) h = nc_host_new();
     if (nc_hv_driver(w->hv)->host_info(w->hv, h, err) < 0)
         return NULL;
-    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:O}",
+    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:O, s:o}",
                      "id", w->host_id, "name", w->host_name, "accel", h->accel,
                      "nested", h->nested, "vcpus", (json_int_t)h->vcpus,
                      "memory_mib", (json_int_t)h->memory_mib,
-                     "disk_gib", (json_int_t)h->disk_gib, "info", h->info);
+                     "disk_gib", (json_int_t)h->disk_gib, "info", h->info,
+                     "images", nc_hv_image_files(w->hv));
 }
 
 static void

@@ -59,8 +59,9 @@ class ApiError(Exception):
 
 
 class Cloud:
-    def __init__(self, name):
+    def __init__(self, name, command="up"):
         self.name = name
+        self.command = command
         self.state = os.path.join(STATE_ROOT, f"{name}-{uuid.uuid4().hex[:8]}")
         os.makedirs(self.state, mode=0o755)
         os.chmod(STATE_ROOT, 0o755)
@@ -78,8 +79,9 @@ class Cloud:
             e.update(env)
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
-            [NESTCLOUD, "up", "--state-dir", self.state, "--listen", f"127.0.0.1:{self.port}",
-             *(extra or ("--heartbeat", "1000"))],
+            [NESTCLOUD, self.command, "--state-dir", self.state,
+             "--listen", f"127.0.0.1:{self.port}",
+             *(extra or (("--heartbeat", "1000") if self.command == "up" else ()))],
             stdout=log, stderr=subprocess.STDOUT, env=e)
         log.close()
         if wait:
@@ -98,8 +100,9 @@ class Cloud:
         wait_for("the API", ok, timeout=timeout, interval=0.1)
         with open(os.path.join(self.state, "admin.token")) as f:
             self.token = f.read().strip()
-        # the worker's first heartbeat registers the host
-        wait_for("the host to register", lambda: self.get("/v1/hosts")["hosts"], timeout=30)
+        if self.command == "up":
+            # the worker's first heartbeat registers the host
+            wait_for("the host to register", lambda: self.get("/v1/hosts")["hosts"], timeout=30)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -248,6 +251,43 @@ class Cloud:
         if not hasattr(self, "_cid"):
             self._cid = self.cloud_id()
         return self._cid
+
+
+class SimWorker:
+    """`nestcloud worker --sim-hosts N` sharing a cloud's store (local bus)."""
+
+    def __init__(self, cloud, hosts, name="sim", vcpus=2, memory_mib=8192, extra=()):
+        self.cloud = cloud
+        self.state = cloud.state + "-" + name
+        os.makedirs(self.state, exist_ok=True)
+        self.args = [NESTCLOUD, "worker", "--sim-hosts", str(hosts), "--name", name,
+                     "--sim-vcpus", str(vcpus), "--sim-memory", str(memory_mib),
+                     "--store", os.path.join(cloud.state, "nestcloud.db"),
+                     "--image-dir", os.path.join(cloud.state, "images"),
+                     "--state-dir", self.state, "--heartbeat", "1000", *extra]
+        self.log_path = self.state + ".log"
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return self
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.state, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
