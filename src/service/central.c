@@ -80,12 +80,26 @@ nc_central_init_identity(NcCentral *c, GError **err)
         g_strstrip(token);
     g_autofree char *hash = token && *token ? nc_secret_token_hash(token) : NULL;
     g_autoptr(NcToken) known = hash ? nc_store_token_lookup(c->store, hash, NULL) : NULL;
+    g_autofree char *had_admin = nc_store_meta_get(c->store, "admin_token_made", NULL);
+    if (!known && !had_admin && token && g_str_has_prefix(token, "nc_") && strlen(token) >= 24 &&
+        nc_text_check("admin token", token, 256, false, NULL) == 0) {
+        /* a fresh store with a token already in place (a Nested Cloud VM
+         * given its token through its seed): adopt it */
+        g_autofree char *tid = nc_uuid_new();
+        if (nc_store_token_insert(c->store, tid, hash, NC_ADMIN_PROJECT, "admin", "admin",
+                                  err) < 0 ||
+            nc_store_meta_set(c->store, "admin_token_made", "adopted", err) < 0)
+            return -1;
+        known = g_new0(NcToken, 1);
+    }
     if (!known) {
         /* first start (or a lost token file): a new admin token */
         g_free(token);
         token = nc_secret_token_new();
         g_free(hash);
         hash = nc_secret_token_hash(token);
+        if (nc_store_meta_set(c->store, "admin_token_made", "generated", err) < 0)
+            return -1;
         g_autofree char *tid = nc_uuid_new();
         if (nc_store_token_insert(c->store, tid, hash, NC_ADMIN_PROJECT, "admin", "admin",
                                   err) < 0)

@@ -105,3 +105,20 @@ def test_metrics(cloud):
     assert "nestcloud_up 1" in text
     assert 'nestcloud_vms{state="running"}' in text
     assert "nestcloud_host_capacity_vcpus{host=" in text
+
+
+def test_fresh_store_adopts_a_given_admin_token(fresh_cloud):
+    """A Nested Cloud VM gets its admin token through its seed."""
+    token = "nc_" + "x" * 40
+    with open(os.path.join(fresh_cloud.state, "admin.token"), "w") as f:
+        f.write(token + "\n")
+    fresh_cloud.start()
+    assert fresh_cloud.token == token
+    assert fresh_cloud.request("GET", "/v1/status", token=token)[0] == 200
+    # a later start keeps it; a replaced file is not adopted again
+    fresh_cloud.stop()
+    with open(os.path.join(fresh_cloud.state, "admin.token"), "w") as f:
+        f.write("nc_" + "y" * 40 + "\n")
+    fresh_cloud.start()
+    assert fresh_cloud.token != "nc_" + "y" * 40
+    assert fresh_cloud.request("GET", "/v1/status", token="nc_" + "y" * 40)[0] == 401
