@@ -3,6 +3,7 @@
 #include "conf/limits.h"
 #include "service/host_service.h"
 #include "service/image_service.h"
+#include "service/reservation_service.h"
 #include "service/vm_service.h"
 #include "util/nc_error.h"
 #include "util/nc_json.h"
@@ -216,6 +217,33 @@ nc_route_op_get(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
 }
 
 static int
+nc_route_reservation_list(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_reservation_service_list(api->central, req->caller, err));
+}
+
+static int
+nc_route_reservation_create(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    resp->status = 201;
+    return nc_reply_with_json_body(req, resp, err, nc_reservation_service_create, api->central);
+}
+
+static int
+nc_route_reservation_get(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_reservation_service_get(api->central, req->caller, req->params[0],
+                                                     err));
+}
+
+static int
+nc_route_reservation_delete(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_reservation_service_delete(api->central, req->caller,
+                                                        req->params[0], err));
+}
+
+static int
 nc_route_project_list(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
 {
     return nc_reply(resp, nc_central_project_list(api->central, req->caller, err));
@@ -246,6 +274,10 @@ const NcRoute nc_api_routes[] = {
     { "DELETE", "/v1/vms/{}", nc_route_vm_delete, NC_ROUTE_ASYNC },
     { "POST", "/v1/vms/{}/actions", nc_route_vm_action, NC_ROUTE_JSON | NC_ROUTE_ASYNC },
     { "GET", "/v1/vms/{}/console", nc_route_vm_console, 0 },
+    { "GET", "/v1/reservations", nc_route_reservation_list, 0 },
+    { "POST", "/v1/reservations", nc_route_reservation_create, NC_ROUTE_JSON },
+    { "GET", "/v1/reservations/{}", nc_route_reservation_get, 0 },
+    { "DELETE", "/v1/reservations/{}", nc_route_reservation_delete, 0 },
     { "GET", "/v1/operations", nc_route_op_list, 0 },
     { "GET", "/v1/operations/{}", nc_route_op_get, 0 },
     { "GET", "/v1/events", nc_api_events, 0 },

@@ -27,6 +27,7 @@ extern const NcVerb nc_image_verbs[];
 extern const NcVerb nc_host_verbs[];
 extern const NcVerb nc_op_verbs[];
 extern const NcVerb nc_project_verbs[];
+extern const NcVerb nc_reservation_verbs[];
 
 /* Parses a verb's own options (plus --json, --no-wait); leaves positional
  * arguments in argv.  Prints the error; returns -1 on failure. */

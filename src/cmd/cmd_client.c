@@ -226,6 +226,7 @@ nc_cmd_client(const char *noun, int argc, char **argv)
         { "host", nc_host_verbs },
         { "op", nc_op_verbs },
         { "project", nc_project_verbs },
+        { "reservation", nc_reservation_verbs },
     };
     if (strcmp(noun, "status") == 0)
         return nc_cmd_status(argc, argv);

@@ -29,6 +29,7 @@ static const struct {
     { "host", "list, show, set" },
     { "op", "list, show" },
     { "project", "list, create" },
+    { "reservation", "create, list, show, delete: VMs scheduled for later" },
     { "status", "the cloud at a glance" },
     { "events", "follow the event stream" },
 };

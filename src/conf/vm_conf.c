@@ -186,11 +186,11 @@ nc_vm_spec_from_request(json_t *req, NcVmSpec **ret_spec, GError **err)
     static const char *const keys[] = {
         "name", "image", "vcpus", "max_vcpus", "memory_mib", "max_memory_mib",
         "cpu_priority", "disk_gib", "hostname", "ssh_keys", "user_data", "nics",
-        "anti_affinity", NULL
+        "anti_affinity", "expires_at", NULL
     };
     g_autoptr(NcVmSpec) spec = nc_vm_spec_new();
     const char *name = NULL, *image = NULL, *hostname = NULL, *user_data = NULL;
-    const char *group = NULL;
+    const char *group = NULL, *expires = NULL;
     int64_t vcpus = NC_DEFAULT_VCPUS, max_vcpus = 0;
     int64_t memory = NC_DEFAULT_MEMORY_MIB, max_memory = 0;
     int64_t prio = NC_DEFAULT_CPU_PRIORITY, disk = 0;
@@ -210,8 +210,19 @@ nc_vm_spec_from_request(json_t *req, NcVmSpec **ret_spec, GError **err)
         nc_json_get_string(req, "hostname", false, 256, &hostname, err) < 0 ||
         nc_json_get_string(req, "user_data", false, NC_LIMIT_USER_DATA_BYTES,
                            &user_data, err) < 0 ||
-        nc_json_get_string(req, "anti_affinity", false, 256, &group, err) < 0)
+        nc_json_get_string(req, "anti_affinity", false, 256, &group, err) < 0 ||
+        nc_json_get_string(req, "expires_at", false, 64, &expires, err) < 0)
         return -1;
+    int64_t expires_at = 0;
+    if (expires) {
+        if (nc_time_parse(expires, &expires_at, err) < 0)
+            return -1;
+        if (expires_at <= nc_now_ms()) {
+            nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "expires_at %s is not in the future",
+                         expires);
+            return -1;
+        }
+    }
     if (group && nc_name_check("anti-affinity group", group, err) < 0)
         return -1;
 
@@ -268,6 +279,7 @@ nc_vm_spec_from_request(json_t *req, NcVmSpec **ret_spec, GError **err)
     spec->hostname = g_strdup(hostname ? hostname : name);
     spec->user_data = g_strdup(user_data);
     spec->group = g_strdup(group);
+    spec->expires_at = expires_at;
     *ret_spec = g_steal_pointer(&spec);
     return 0;
 }
@@ -343,6 +355,8 @@ nc_vm_spec_to_json(const NcVmSpec *spec)
                      "nics", nics);
     if (spec->group)
         json_object_set_new(o, "anti_affinity", json_string(spec->group));
+    if (spec->expires_at)
+        json_object_set_new(o, "expires_at", json_integer(spec->expires_at));
     return o;
 }
 
@@ -370,6 +384,7 @@ nc_vm_spec_from_json(json_t *obj, GError **err)
     spec->hostname = g_strdup(nc_json_str(obj, "hostname"));
     spec->user_data = g_strdup(nc_json_str(obj, "user_data"));
     spec->group = g_strdup(nc_json_str(obj, "anti_affinity"));
+    spec->expires_at = nc_json_int(obj, "expires_at", 0);
     json_array_foreach(json_object_get(obj, "ssh_keys"), i, item) {
         if (json_is_string(item))
             g_ptr_array_add(spec->ssh_keys, g_strdup(json_string_value(item)));
@@ -460,5 +475,7 @@ nc_vm_to_api_json(const NcVm *vm, const char *image_name)
     json_object_set_new(o, "operation", nc_json_string_or_null(vm->op));
     json_object_set_new(o, "ssh_keys", json_integer(s->ssh_keys->len));
     json_object_set_new(o, "anti_affinity", nc_json_string_or_null(s->group));
+    g_autofree char *expires = s->expires_at ? nc_time_format(s->expires_at) : NULL;
+    json_object_set_new(o, "expires_at", nc_json_string_or_null(expires));
     return o;
 }

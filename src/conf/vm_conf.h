@@ -56,6 +56,7 @@ typedef struct {
     GPtrArray *ssh_keys;   /* char *, one OpenSSH public key each */
     char *user_data;       /* verbatim, may be NULL */
     char *group;           /* anti-affinity group: no two on one host, or NULL */
+    int64_t expires_at;    /* ms since the epoch when it is deleted; 0: never */
     GPtrArray *nics;       /* NcNic * */
 } NcVmSpec;
 

@@ -435,9 +435,15 @@ static gpointer
 nc_central_engine(gpointer data)
 {
     NcCentral *c = data;
-    int64_t next_reconcile = 0;
+    int64_t next_reconcile = 0, next_tick = 0;
     while (!g_atomic_int_get(&c->stopping)) {
         int64_t now = nc_mono_us();
+        if (now >= next_tick) {
+            g_autoptr(GError) err = NULL;
+            if (nc__reservation_tick(c, &err) < 0)
+                nc_log_warn("reservations: %s", err->message);
+            next_tick = now + G_USEC_PER_SEC;
+        }
         if (now >= next_reconcile) {
             g_autoptr(GError) err = NULL;
             if (nc_central_reconcile(c, &err) < 0)

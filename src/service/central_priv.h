@@ -79,5 +79,20 @@ void nc__central_touch_host(NcCentral *c, const char *host_id);
  * call after a commit or a rollback. */
 void nc__central_sync_hosts(NcCentral *c);
 
+/* VMs (vm_service.c): the image of a spec in reach of @project, with the
+ * disk size filled in; and a create inside the caller's transaction, on
+ * @forced_host when a reservation held the room there.  Steals @spec. */
+NcImage *nc__vm_resolve_image(NcCentral *c, const char *project, NcVmSpec *spec, GError **err);
+json_t *nc__vm_create(NcCentral *c, NcVmSpec *spec, bool start, const char *forced_host,
+                      GError **err);
+
+/* Reservations (reservation_service.c): whether @spec, already claimed on
+ * @host_id now, also fits there for its whole life given the reservations
+ * ahead.  False with *err unset when it does not fit. */
+bool nc__vm_fits_ahead(NcCentral *c, const char *host_id, const NcVmSpec *spec, GError **err);
+
+/* Starts and ends the reservations and expiring VMs whose time came. */
+int nc__reservation_tick(NcCentral *c, GError **err);
+
 /* Registers the build's test image as public image "test" when missing. */
 int nc__image_register_test(NcCentral *c, GError **err);

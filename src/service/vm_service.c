@@ -168,6 +168,16 @@ nc_vm_place(NcCentral *c, NcVm *vm, const NcImage *img, GError **err)
         if (rc < 0)
             return -1;
         nc__central_touch_host(c, key);
+        if (rc == 1 && !nc__vm_fits_ahead(c, key, s, err)) {
+            /* room now, but a reservation needs it during the VM's life */
+            if (err && *err)
+                return -1;
+            if (nc_store_host_release(c->store, key, req.vcpus, req.memory_mib, req.disk_gib,
+                                      err) < 0)
+                return -1;
+            rc = 0;
+            filtered++;
+        }
         if (rc == 0) {
             nc__central_sync_hosts(c);
             g_hash_table_add(ex, g_steal_pointer(&key));
@@ -179,8 +189,8 @@ nc_vm_place(NcCentral *c, NcVm *vm, const NcImage *img, GError **err)
         vm->host = g_strdup(h->id);
         vm->host_name = g_strdup(h->name);
         vm->placement = g_strdup_printf(
-            "host '%s' (%s), the %s choice of %zu hosts (%u passed over for anti-affinity "
-            "or a missing image); with this VM it has %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+            "host '%s' (%s), the %s choice of %zu hosts (%u passed over for anti-affinity, "
+            "a missing image or a reservation ahead); with this VM it has %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
             " vCPUs, %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " MiB and %" G_GINT64_FORMAT
             "/%" G_GINT64_FORMAT " GiB allocated",
             h->name, h->accel, nc_sched_policy_name(c->cfg.policy), nhosts, filtered,
@@ -202,9 +212,96 @@ nc_vm_place(NcCentral *c, NcVm *vm, const NcImage *img, GError **err)
     nc_sched_rank(eligible, &req, c->cfg.policy, &res);
     nc_error_set(err, NC_ERR_NO_CAPACITY, "no host can take this VM: %s%s",
                  res.nearest_miss ? res.nearest_miss : "every host is full",
-                 filtered ? " (hosts running its anti-affinity group or missing its image "
-                            "were not considered)" : "");
+                 filtered ? " (hosts running its anti-affinity group, missing its image or "
+                            "reserved during its lifetime were not considered)" : "");
     return -1;
+}
+
+/* Resolves the spec's image in @project's reach and fills in the disk size.
+ * Returns the image, or NULL (missing image: 422). */
+NcImage *
+nc__vm_resolve_image(NcCentral *c, const char *project, NcVmSpec *spec, GError **err)
+{
+    GError *local = NULL;
+    NcImage *img = nc_store_image_get(c->store, project, spec->image, &local);
+    if (!img) {
+        if (nc_error_code(local) == NC_ERR_NOT_FOUND) {
+            g_clear_error(&local);
+            nc_error_set(err, NC_ERR_UNPROCESSABLE, "image '%s' does not exist", spec->image);
+        } else {
+            g_propagate_error(err, local);
+        }
+        return NULL;
+    }
+    int64_t min_disk = MAX(1, (int64_t)((img->virtual_size_bytes + (1ULL << 30) - 1) >> 30));
+    if (spec->disk_gib == 0) {
+        spec->disk_gib = min_disk;
+    } else if (spec->disk_gib < min_disk) {
+        nc_error_set(err, NC_ERR_UNPROCESSABLE,
+                     "disk_gib %" G_GINT64_FORMAT " is smaller than image '%s' (%"
+                     G_GINT64_FORMAT " GiB)", spec->disk_gib, img->name, min_disk);
+        nc_image_free(img);
+        return NULL;
+    }
+    g_free(spec->image);
+    spec->image = g_strdup(img->id);
+    return img;
+}
+
+json_t *
+nc__vm_create(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced_host,
+              GError **err)
+{
+    g_autoptr(NcVmSpec) spec = spec_in;
+    int64_t count = nc_store_vm_count(c->store, spec->project, err);
+    if (count < 0)
+        return NULL;
+    if (count >= NC_LIMIT_VMS_PER_PROJECT) {
+        nc_error_set(err, NC_ERR_QUOTA_EXCEEDED, "the project already has %" G_GINT64_FORMAT
+                     " VMs, its limit", count);
+        return NULL;
+    }
+    g_autoptr(NcImage) img = nc__vm_resolve_image(c, spec->project, spec, err);
+    if (!img)
+        return NULL;
+    g_autoptr(NcVm) vm = nc_vm_new();
+    vm->spec = g_steal_pointer(&spec);
+    vm->state = NC_VM_SCHEDULED;
+    vm->desired = g_strdup(start ? "running" : "stopped");
+    vm->created_at = vm->updated_at = nc_now_ms();
+    if (forced_host) {
+        /* the capacity was set aside by a reservation on this host */
+        const NcVmSpec *s = vm->spec;
+        int rc = nc_store_host_claim(c->store, forced_host, s->vcpus, s->memory_mib, s->disk_gib,
+                                     err);
+        if (rc < 0)
+            return NULL;
+        nc__central_touch_host(c, forced_host);
+        g_autoptr(NcHost) h = nc_store_host_get(c->store, forced_host, err);
+        if (!h)
+            return NULL;
+        if (rc == 0) {
+            nc_error_set(err, NC_ERR_NO_CAPACITY, "host '%s' no longer has the room that was "
+                         "reserved (is it down, or did its capacity shrink?)", h->name);
+            return NULL;
+        }
+        vm->host = g_strdup(h->id);
+        vm->host_name = g_strdup(h->name);
+        vm->placement = g_strdup_printf("host '%s' (%s), where the reservation held its room",
+                                        h->name, h->accel);
+    } else if (nc_vm_place(c, vm, img, err) < 0) {
+        return NULL;
+    }
+    g_autoptr(NcOperation) op = nc__op_new(vm->spec->project, "vm.create", "vm", vm->spec->id,
+                                           vm->spec->name, vm->host);
+    vm->op = g_strdup(op->id);
+    if (nc_store_vm_insert(c->store, vm, err) < 0 ||
+        nc__op_submit(c, op, vm->host,
+                      nc__vm_command("vm.create", op->id, vm->spec, img,
+                                     json_pack("{s:b}", "start", start)), err) < 0 ||
+        nc_vm_event(c, vm, "vm.created", err) < 0)
+        return NULL;
+    return nc_op_to_api_json(op);
 }
 
 json_t *
@@ -225,56 +322,14 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
     g_auto(NcStoreTxn) txn = { 0 };
     if (nc_store_txn_begin(&txn, c->store, err) < 0)
         return NULL;
-    int64_t count = nc_store_vm_count(c->store, caller->project, err);
-    if (count < 0)
-        return NULL;
-    if (count >= NC_LIMIT_VMS_PER_PROJECT) {
-        nc_error_set(err, NC_ERR_QUOTA_EXCEEDED, "the project already has %" G_GINT64_FORMAT
-                     " VMs, its limit", count);
+    g_autoptr(json_t) op = nc__vm_create(c, g_steal_pointer(&spec), start, NULL, err);
+    if (!op || nc_vm_finish(c, err, &txn) < 0) {
+        nc_store_txn_end(&txn);
+        nc__central_sync_hosts(c);
         return NULL;
     }
-    GError *local = NULL;
-    g_autoptr(NcImage) img = nc_store_image_get(c->store, caller->project, spec->image, &local);
-    if (!img) {
-        if (nc_error_code(local) == NC_ERR_NOT_FOUND) {
-            g_clear_error(&local);
-            nc_error_set(err, NC_ERR_UNPROCESSABLE, "image '%s' does not exist", spec->image);
-        } else {
-            g_propagate_error(err, local);
-        }
-        return NULL;
-    }
-    int64_t min_disk = MAX(1, (int64_t)((img->virtual_size_bytes + (1ULL << 30) - 1) >> 30));
-    if (spec->disk_gib == 0) {
-        spec->disk_gib = min_disk;
-    } else if (spec->disk_gib < min_disk) {
-        nc_error_set(err, NC_ERR_UNPROCESSABLE,
-                     "disk_gib %" G_GINT64_FORMAT " is smaller than image '%s' (%"
-                     G_GINT64_FORMAT " GiB)", spec->disk_gib, img->name, min_disk);
-        return NULL;
-    }
-    g_free(spec->image);
-    spec->image = g_strdup(img->id);
-
-    g_autoptr(NcVm) vm = nc_vm_new();
-    vm->spec = g_steal_pointer(&spec);
-    vm->state = NC_VM_SCHEDULED;
-    vm->desired = g_strdup(start ? "running" : "stopped");
-    vm->created_at = vm->updated_at = nc_now_ms();
-    if (nc_vm_place(c, vm, img, err) < 0)
-        return NULL;
-    g_autoptr(NcOperation) op = nc__op_new(caller->project, "vm.create", "vm", vm->spec->id,
-                                           vm->spec->name, vm->host);
-    vm->op = g_strdup(op->id);
-    if (nc_store_vm_insert(c->store, vm, err) < 0 ||
-        nc__op_submit(c, op, vm->host,
-                      nc__vm_command("vm.create", op->id, vm->spec, img,
-                                     json_pack("{s:b}", "start", start)), err) < 0 ||
-        nc_vm_event(c, vm, "vm.created", err) < 0 ||
-        nc_vm_finish(c, err, &txn) < 0)
-        return NULL;
     nc_fault_point("api-after-commit");
-    return nc_op_to_api_json(op);
+    return g_steal_pointer(&op);
 }
 
 /* ---- reading ---- */

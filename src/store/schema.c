@@ -102,6 +102,28 @@ static const char *const nc_schema_versions[] = {
     "  attempts BIGINT NOT NULL DEFAULT 0,"
     "  created_at BIGINT NOT NULL);"
     "CREATE INDEX queue_topic ON queue (topic, available_at, id);",
+
+    /* 2: allocations scheduled for later */
+    "CREATE TABLE reservations ("
+    "  id TEXT PRIMARY KEY,"
+    "  project TEXT NOT NULL REFERENCES projects(id),"
+    "  name TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  host TEXT REFERENCES hosts(id),"
+    "  spec TEXT NOT NULL,"
+    "  vcpus BIGINT NOT NULL,"
+    "  memory_mib BIGINT NOT NULL,"
+    "  disk_gib BIGINT NOT NULL,"
+    "  start_at BIGINT NOT NULL,"
+    "  end_at BIGINT NOT NULL,"
+    "  keep BIGINT NOT NULL DEFAULT 0,"
+    "  vm TEXT,"
+    "  error TEXT,"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL,"
+    "  UNIQUE (project, name));"
+    "CREATE INDEX reservations_host ON reservations (host, state, start_at);"
+    "CREATE INDEX reservations_due ON reservations (state, start_at);",
 };
 
 const NcSchema nc_schema_central = {

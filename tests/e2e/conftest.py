@@ -265,7 +265,7 @@ class SimWorker:
                      "--store", os.path.join(cloud.state, "nestcloud.db"),
                      "--image-dir", os.path.join(cloud.state, "images"),
                      "--state-dir", self.state, "--heartbeat", "1000", *extra]
-        self.log_path = self.state + ".log"
+        self.log_path = os.path.join(cloud.state, name + "-worker.log")
         self.proc = None
 
     def start(self):
