@@ -47,8 +47,9 @@ nc_store_event_list(NcStore *st, const char *project, int64_t after_seq, int lim
     g_autoptr(NcRows) r = nc_store_query(st, err,
                                          "SELECT seq, time, project, type, object_kind,"
                                          " object_id, data FROM events"
-                                         " WHERE seq > $1 AND ($2 IS NULL OR project = $2)"
-                                         " ORDER BY seq LIMIT $3",
+                                         " WHERE seq > $1"
+                                         " AND (CAST($2 AS TEXT) IS NULL OR project = $2)"
+                                         " ORDER BY seq LIMIT CAST($3 AS BIGINT)",
                                          NC_INT(after_seq), NC_TEXT(project), NC_INT(limit),
                                          NC_END);
     if (!r)

@@ -169,11 +169,14 @@ nc_store_host_set_policy(NcStore *st, const char *host_id, int64_t cpu_ratio,
 {
     return nc_store_exec(st, err,
                          "UPDATE hosts SET"
-                         " cpu_ratio = CASE WHEN $2 < 0 THEN cpu_ratio ELSE $2 END,"
-                         " ram_ratio = CASE WHEN $3 < 0 THEN ram_ratio ELSE $3 END,"
-                         " disk_ratio = CASE WHEN $4 < 0 THEN disk_ratio ELSE $4 END,"
-                         " reserved_memory_mib = CASE WHEN $5 < 0 THEN reserved_memory_mib"
-                         "   ELSE $5 END"
+                         " cpu_ratio = CASE WHEN CAST($2 AS BIGINT) < 0 THEN cpu_ratio"
+                         "   ELSE CAST($2 AS BIGINT) END,"
+                         " ram_ratio = CASE WHEN CAST($3 AS BIGINT) < 0 THEN ram_ratio"
+                         "   ELSE CAST($3 AS BIGINT) END,"
+                         " disk_ratio = CASE WHEN CAST($4 AS BIGINT) < 0 THEN disk_ratio"
+                         "   ELSE CAST($4 AS BIGINT) END,"
+                         " reserved_memory_mib = CASE WHEN CAST($5 AS BIGINT) < 0"
+                         "   THEN reserved_memory_mib ELSE CAST($5 AS BIGINT) END"
                          " WHERE id = $1",
                          NC_TEXT(host_id), NC_INT(cpu_ratio), NC_INT(ram_ratio),
                          NC_INT(disk_ratio), NC_INT(reserved_memory_mib), NC_END) < 0 ? -1 : 0;

@@ -53,11 +53,11 @@ nc_store_image_get(NcStore *st, const char *project, const char *key, GError **e
     g_autoptr(NcRows) r = NULL;
     if (nc_uuid_is_valid(key))
         r = nc_store_query(st, err, "SELECT " NC_IMAGE_COLUMNS " FROM images WHERE id = $1"
-                           " AND ($2 IS NULL OR project = $2 OR public = 1)",
+                           " AND (CAST($2 AS TEXT) IS NULL OR project = $2 OR public = 1)",
                            NC_TEXT(key), NC_TEXT(project), NC_END);
     else
         r = nc_store_query(st, err, "SELECT " NC_IMAGE_COLUMNS " FROM images WHERE name = $1"
-                           " AND ($2 IS NULL OR project = $2 OR public = 1)"
+                           " AND (CAST($2 AS TEXT) IS NULL OR project = $2 OR public = 1)"
                            " ORDER BY CASE WHEN project = $2 THEN 0 ELSE 1 END, created_at"
                            " LIMIT 1",
                            NC_TEXT(key), NC_TEXT(project), NC_END);
@@ -79,7 +79,8 @@ nc_store_image_list(NcStore *st, const char *project, GError **err)
 {
     g_autoptr(NcRows) r = nc_store_query(st, err,
                                          "SELECT " NC_IMAGE_COLUMNS " FROM images"
-                                         " WHERE $1 IS NULL OR project = $1 OR public = 1"
+                                         " WHERE CAST($1 AS TEXT) IS NULL OR project = $1"
+                                         " OR public = 1"
                                          " ORDER BY name, created_at",
                                          NC_TEXT(project), NC_END);
     if (!r)

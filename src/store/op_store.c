@@ -69,7 +69,8 @@ nc_store_op_get(NcStore *st, const char *project, const char *id, GError **err)
 {
     g_autoptr(NcRows) r = nc_store_query(st, err,
                                          "SELECT " NC_OP_COLUMNS " FROM operations"
-                                         " WHERE id = $1 AND ($2 IS NULL OR project = $2)",
+                                         " WHERE id = $1"
+                                         " AND (CAST($2 AS TEXT) IS NULL OR project = $2)",
                                          NC_TEXT(id), NC_TEXT(project), NC_END);
     if (!r)
         return NULL;
@@ -89,9 +90,9 @@ nc_store_op_list(NcStore *st, const char *project, const char *target_id, int li
 {
     g_autoptr(NcRows) r = nc_store_query(st, err,
                                          "SELECT " NC_OP_COLUMNS " FROM operations"
-                                         " WHERE ($1 IS NULL OR project = $1)"
-                                         " AND ($2 IS NULL OR target_id = $2)"
-                                         " ORDER BY created_at DESC, id LIMIT $3",
+                                         " WHERE (CAST($1 AS TEXT) IS NULL OR project = $1)"
+                                         " AND (CAST($2 AS TEXT) IS NULL OR target_id = $2)"
+                                         " ORDER BY created_at DESC, id LIMIT CAST($3 AS BIGINT)",
                                          NC_TEXT(project), NC_TEXT(target_id),
                                          NC_INT(limit), NC_END);
     if (!r)

@@ -96,11 +96,12 @@ nc_store_vm_get(NcStore *st, const char *project, const char *key, GError **err)
 
     if (nc_uuid_is_valid(key))
         r = nc_store_query(st, err, "SELECT " NC_VM_COLUMNS NC_VM_FROM
-                           "WHERE v.id = $1 AND ($2 IS NULL OR v.project = $2)",
+                           "WHERE v.id = $1 AND (CAST($2 AS TEXT) IS NULL OR v.project = $2)",
                            NC_TEXT(key), NC_TEXT(project), NC_END);
     else
         r = nc_store_query(st, err, "SELECT " NC_VM_COLUMNS NC_VM_FROM
-                           "WHERE v.name = $1 AND ($2 IS NULL OR v.project = $2) LIMIT 2",
+                           "WHERE v.name = $1 AND (CAST($2 AS TEXT) IS NULL OR v.project = $2)"
+                           " LIMIT 2",
                            NC_TEXT(key), NC_TEXT(project), NC_END);
     if (!r)
         return NULL;
@@ -123,8 +124,8 @@ GPtrArray *
 nc_store_vm_list(NcStore *st, const char *project, const char *host, GError **err)
 {
     g_autoptr(NcRows) r = nc_store_query(st, err, "SELECT " NC_VM_COLUMNS NC_VM_FROM
-                                         "WHERE ($1 IS NULL OR v.project = $1)"
-                                         " AND ($2 IS NULL OR v.host = $2)"
+                                         "WHERE (CAST($1 AS TEXT) IS NULL OR v.project = $1)"
+                                         " AND (CAST($2 AS TEXT) IS NULL OR v.host = $2)"
                                          " ORDER BY v.created_at, v.id",
                                          NC_TEXT(project), NC_TEXT(host), NC_END);
     if (!r)
