@@ -5,6 +5,7 @@
 #include "service/image_service.h"
 #include "service/reservation_service.h"
 #include "service/vm_service.h"
+#include "service/volume_service.h"
 #include "util/nc_error.h"
 #include "util/nc_json.h"
 
@@ -243,6 +244,122 @@ nc_route_reservation_delete(NcApi *api, NcRequest *req, NcResponse *resp, GError
                                                         req->params[0], err));
 }
 
+/* ---- volumes and snapshots ---- */
+
+static int
+nc_route_volume_list(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_volume_service_list(api->central, req->caller, NULL, err));
+}
+
+static int
+nc_route_volume_create(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply_with_json_body(req, resp, err, nc_volume_service_create, api->central);
+}
+
+static int
+nc_route_volume_get(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_volume_service_get(api->central, req->caller, req->params[0], err));
+}
+
+static int
+nc_route_volume_update(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    g_autoptr(json_t) body = nc_request_json(req, err);
+    if (!body)
+        return -1;
+    return nc_reply(resp, nc_volume_service_update(api->central, req->caller, req->params[0],
+                                                   body, err));
+}
+
+static int
+nc_route_volume_delete(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_volume_service_delete(api->central, req->caller, req->params[0],
+                                                   err));
+}
+
+static int
+nc_route_vm_volumes(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_volume_service_list(api->central, req->caller, req->params[0], err));
+}
+
+static int
+nc_route_vm_attach(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    g_autoptr(json_t) body = nc_request_json(req, err);
+    if (!body)
+        return -1;
+    return nc_reply(resp, nc_volume_service_attach(api->central, req->caller, req->params[0],
+                                                   body, err));
+}
+
+static int
+nc_route_vm_detach(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_volume_service_detach(api->central, req->caller, req->params[0],
+                                                   req->params[1], err));
+}
+
+static int
+nc_route_vm_snapshots(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_snapshot_service_list(api->central, req->caller, req->params[0],
+                                                   err));
+}
+
+static int
+nc_route_vm_snapshot(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    g_autoptr(json_t) body = nc_request_json(req, err);
+    if (!body)
+        return -1;
+    return nc_reply(resp, nc_snapshot_service_create(api->central, req->caller, req->params[0],
+                                                     body, err));
+}
+
+static int
+nc_route_snapshot_list(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_snapshot_service_list(api->central, req->caller, NULL, err));
+}
+
+static int
+nc_route_snapshot_get(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_snapshot_service_get(api->central, req->caller, req->params[0], err));
+}
+
+static int
+nc_route_snapshot_delete(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_snapshot_service_delete(api->central, req->caller, req->params[0],
+                                                     err));
+}
+
+static int
+nc_route_snapshot_action(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    g_autoptr(json_t) body = nc_request_json(req, err);
+    if (!body)
+        return -1;
+    return nc_reply(resp, nc_snapshot_service_action(api->central, req->caller, req->params[0],
+                                                     body, err));
+}
+
+static int
+nc_route_project_update(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    g_autoptr(json_t) body = nc_request_json(req, err);
+    if (!body)
+        return -1;
+    return nc_reply(resp, nc_project_service_update(api->central, req->caller, req->params[0],
+                                                    body, err));
+}
+
 static int
 nc_route_project_list(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
 {
@@ -274,6 +391,20 @@ const NcRoute nc_api_routes[] = {
     { "DELETE", "/v1/vms/{}", nc_route_vm_delete, NC_ROUTE_ASYNC },
     { "POST", "/v1/vms/{}/actions", nc_route_vm_action, NC_ROUTE_JSON | NC_ROUTE_ASYNC },
     { "GET", "/v1/vms/{}/console", nc_route_vm_console, 0 },
+    { "GET", "/v1/vms/{}/volumes", nc_route_vm_volumes, 0 },
+    { "POST", "/v1/vms/{}/volumes", nc_route_vm_attach, NC_ROUTE_JSON | NC_ROUTE_ASYNC },
+    { "DELETE", "/v1/vms/{}/volumes/{}", nc_route_vm_detach, NC_ROUTE_ASYNC },
+    { "GET", "/v1/vms/{}/snapshots", nc_route_vm_snapshots, 0 },
+    { "POST", "/v1/vms/{}/snapshots", nc_route_vm_snapshot, NC_ROUTE_JSON | NC_ROUTE_ASYNC },
+    { "GET", "/v1/volumes", nc_route_volume_list, NC_ROUTE_CACHEABLE },
+    { "POST", "/v1/volumes", nc_route_volume_create, NC_ROUTE_JSON | NC_ROUTE_ASYNC },
+    { "GET", "/v1/volumes/{}", nc_route_volume_get, 0 },
+    { "PATCH", "/v1/volumes/{}", nc_route_volume_update, NC_ROUTE_JSON | NC_ROUTE_ASYNC },
+    { "DELETE", "/v1/volumes/{}", nc_route_volume_delete, NC_ROUTE_ASYNC },
+    { "GET", "/v1/snapshots", nc_route_snapshot_list, 0 },
+    { "GET", "/v1/snapshots/{}", nc_route_snapshot_get, 0 },
+    { "DELETE", "/v1/snapshots/{}", nc_route_snapshot_delete, NC_ROUTE_ASYNC },
+    { "POST", "/v1/snapshots/{}/actions", nc_route_snapshot_action, NC_ROUTE_JSON | NC_ROUTE_ASYNC },
     { "GET", "/v1/reservations", nc_route_reservation_list, 0 },
     { "POST", "/v1/reservations", nc_route_reservation_create, NC_ROUTE_JSON },
     { "GET", "/v1/reservations/{}", nc_route_reservation_get, 0 },
@@ -283,6 +414,7 @@ const NcRoute nc_api_routes[] = {
     { "GET", "/v1/events", nc_api_events, 0 },
     { "GET", "/v1/projects", nc_route_project_list, 0 },
     { "POST", "/v1/projects", nc_route_project_create, NC_ROUTE_JSON },
+    { "PATCH", "/v1/projects/{}", nc_route_project_update, NC_ROUTE_JSON },
 };
 
 const size_t nc_api_route_count = G_N_ELEMENTS(nc_api_routes);

@@ -28,6 +28,10 @@ extern const NcVerb nc_host_verbs[];
 extern const NcVerb nc_op_verbs[];
 extern const NcVerb nc_project_verbs[];
 extern const NcVerb nc_reservation_verbs[];
+extern const NcVerb nc_volume_verbs[];
+extern const NcVerb nc_snapshot_verbs[];
+/* storage verbs that live under `vm` (cmd_volume.c) */
+extern const NcVerb nc_vm_storage_verbs[];
 
 /* Parses a verb's own options (plus --json, --no-wait); leaves positional
  * arguments in argv.  Prints the error; returns -1 on failure. */

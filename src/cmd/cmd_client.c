@@ -210,7 +210,10 @@ nc_cmd_verbs_usage(const char *noun, const NcVerb *verbs, FILE *out)
 {
     fprintf(out, "Usage: nestcloud %s VERB [ARGS] [OPTIONS]\n\n", noun);
     for (const NcVerb *v = verbs; v->verb; v++)
-        fprintf(out, "  %-11s %-6s %s\n", v->verb, v->args, v->summary);
+        fprintf(out, "  %-11s %-8s %s\n", v->verb, v->args, v->summary);
+    if (strcmp(noun, "vm") == 0)
+        for (const NcVerb *v = nc_vm_storage_verbs; v->verb; v++)
+            fprintf(out, "  %-11s %-8s %s\n", v->verb, v->args, v->summary);
     fprintf(out, "\n'nestcloud %s VERB --help' tells more.\n", noun);
 }
 
@@ -227,6 +230,8 @@ nc_cmd_client(const char *noun, int argc, char **argv)
         { "op", nc_op_verbs },
         { "project", nc_project_verbs },
         { "reservation", nc_reservation_verbs },
+        { "volume", nc_volume_verbs },
+        { "snapshot", nc_snapshot_verbs },
     };
     if (strcmp(noun, "status") == 0)
         return nc_cmd_status(argc, argv);
@@ -239,11 +244,14 @@ nc_cmd_client(const char *noun, int argc, char **argv)
             nc_cmd_verbs_usage(noun, nouns[i].verbs, argc < 2 ? stderr : stdout);
             return argc < 2 ? 2 : 0;
         }
-        for (const NcVerb *v = nouns[i].verbs; v->verb; v++) {
-            if (strcmp(argv[1], v->verb) == 0) {
-                NcCli cli = { 0 };
-                (void)cli;
-                return v->run(&cli, argc - 1, argv + 1);
+        const NcVerb *tables[] = { nouns[i].verbs,
+                                   strcmp(noun, "vm") == 0 ? nc_vm_storage_verbs : NULL };
+        for (size_t k = 0; k < G_N_ELEMENTS(tables) && tables[k]; k++) {
+            for (const NcVerb *v = tables[k]; v->verb; v++) {
+                if (strcmp(argv[1], v->verb) == 0) {
+                    NcCli cli = { 0 };
+                    return v->run(&cli, argc - 1, argv + 1);
+                }
             }
         }
         fprintf(stderr, "nestcloud: '%s' is not a verb of '%s'\n\n", argv[1], noun);

@@ -47,7 +47,10 @@ nc_vm_create(NcCli *cli, int argc, char **argv)
     char **ssh_keys = NULL, **nics = NULL;
     int vcpus = 0, max_vcpus = 0, prio = -1;
     gboolean no_start = FALSE;
+    char *snapshot = NULL;
     GOptionEntry entries[] = {
+        { "snapshot", 0, 0, G_OPTION_ARG_STRING, &snapshot,
+          "Launch from this snapshot instead of an image", "SNAP" },
         { "no-start", 0, 0, G_OPTION_ARG_NONE, &no_start, "Define the VM, do not boot it", NULL },
         { "image", 'i', 0, G_OPTION_ARG_STRING, &image, "Image name or id (required)", "IMG" },
         { "vcpus", 'c', 0, G_OPTION_ARG_INT, &vcpus, "vCPUs (default 1)", "N" },
@@ -68,11 +71,15 @@ nc_vm_create(NcCli *cli, int argc, char **argv)
     const char *name = nc_vm_arg(argc, argv, "VM name");
     if (!name)
         return 2;
-    if (!image) {
+    if (!image && !snapshot) {
         fprintf(stderr, "nestcloud: --image is required (see 'nestcloud image list')\n");
         return 2;
     }
-    g_autoptr(json_t) req = json_pack("{s:s, s:s}", "name", name, "image", image);
+    g_autoptr(json_t) req = json_pack("{s:s}", "name", name);
+    if (image)
+        json_object_set_new(req, "image", json_string(image));
+    if (snapshot)
+        json_object_set_new(req, "snapshot", json_string(snapshot));
     int64_t mib = 0;
     if (vcpus)
         json_object_set_new(req, "vcpus", json_integer(vcpus));

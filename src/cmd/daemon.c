@@ -34,6 +34,8 @@ nc_daemon_common_options(NcDaemonOptions *o)
           "'local' (the embedded queue in the store) or amqp://... (default local)", "BUS" },
         { "image-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->image_dir,
           "The image pool, may be an NFS mount (default STATE_DIR/images)", "DIR" },
+        { "volume-dir", 0, 0, G_OPTION_ARG_FILENAME, &o->volume_dir,
+          "The block pool, may be an NFS mount (default STATE_DIR/volumes)", "DIR" },
         { NULL }
     };
     GOptionGroup *g = g_option_group_new("common", "Common options", "Common", NULL, NULL);
@@ -160,6 +162,8 @@ nc_daemon_options_defaults(NcDaemonOptions *o)
         o->bus = g_strdup("local");
     if (!o->image_dir)
         o->image_dir = g_build_filename(o->state_dir, "images", NULL);
+    if (!o->volume_dir)
+        o->volume_dir = g_build_filename(o->state_dir, "volumes", NULL);
     if (!o->instances_dir)
         o->instances_dir = g_build_filename(o->state_dir, "instances", NULL);
     if (!o->libvirt_uri)
@@ -246,6 +250,7 @@ nc_daemon_start_worker(NcDaemonOptions *o, NcBus *bus, const char *cloud_id,
         .state_dir = o->state_dir,
         .instances_dir = o->instances_dir,
         .image_dir = o->image_dir,
+        .volume_dir = o->volume_dir,
         .accel = o->accel,
         .probe_kernel = kernel,
         .probe_initrd = initrd,

@@ -11,6 +11,7 @@ typedef struct {
     char *store;
     char *bus;
     char *image_dir;
+    char *volume_dir;
     char *instances_dir;
     char *libvirt_uri;
     char *accel;

@@ -24,12 +24,15 @@ static const struct {
     const char *noun;
     const char *help;
 } nc_nouns[] = {
-    { "vm", "create, list, show, start, stop, reboot, force-stop, resize, delete, console" },
+    { "vm", "create, list, show, start, stop, reboot, force-stop, resize, delete, console,\n"
+            "            attach, detach, snapshot" },
     { "image", "list, show, import, delete" },
     { "host", "list, show, set" },
     { "op", "list, show" },
     { "project", "list, create" },
     { "reservation", "create, list, show, delete: VMs scheduled for later" },
+    { "volume", "create, list, show, resize, delete: block volumes" },
+    { "snapshot", "list, show, restore, export, publish, delete" },
     { "status", "the cloud at a glance" },
     { "events", "follow the event stream" },
 };

@@ -103,6 +103,11 @@ nc_domain_xml_format(const NcVmSpec *spec, const NcDomainEnv *env)
                      "    <console type='pty'>\n"
                      "      <target type='serial' port='0'/>\n"
                      "    </console>\n", env->console_path);
+    /* q35 hot-plugs a device only into a free PCIe root port: keep one
+     * spare per volume a VM may hold */
+    g_string_append(x, "    <controller type='pci' index='0' model='pcie-root'/>\n");
+    for (int i = 0; i < NC_DOMAIN_SPARE_PORTS; i++)
+        g_string_append(x, "    <controller type='pci' model='pcie-root-port'/>\n");
     g_string_append(x, "    <memballoon model='virtio'>\n"
                        "      <stats period='10'/>\n"
                        "    </memballoon>\n"

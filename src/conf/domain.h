@@ -13,6 +13,7 @@
 
 #define NC_XMLNS "https://nestcloud.dev/xmlns/domain/1"
 #define NC_DOMAIN_PREFIX "nc-"
+#define NC_DOMAIN_SPARE_PORTS 8   /* = NC_LIMIT_VOLUMES_PER_VM */
 
 /* What the host adds to a spec to make a domain. */
 typedef struct {

@@ -78,6 +78,8 @@ nc_vm_spec_free(NcVmSpec *spec)
     g_free(spec->hostname);
     g_free(spec->user_data);
     g_free(spec->group);
+    g_free(spec->snapshot);
+    g_free(spec->base_file);
     g_ptr_array_unref(spec->ssh_keys);
     g_ptr_array_unref(spec->nics);
     g_free(spec);
@@ -186,11 +188,11 @@ nc_vm_spec_from_request(json_t *req, NcVmSpec **ret_spec, GError **err)
     static const char *const keys[] = {
         "name", "image", "vcpus", "max_vcpus", "memory_mib", "max_memory_mib",
         "cpu_priority", "disk_gib", "hostname", "ssh_keys", "user_data", "nics",
-        "anti_affinity", "expires_at", NULL
+        "anti_affinity", "expires_at", "snapshot", NULL
     };
     g_autoptr(NcVmSpec) spec = nc_vm_spec_new();
     const char *name = NULL, *image = NULL, *hostname = NULL, *user_data = NULL;
-    const char *group = NULL, *expires = NULL;
+    const char *group = NULL, *expires = NULL, *snapshot = NULL;
     int64_t vcpus = NC_DEFAULT_VCPUS, max_vcpus = 0;
     int64_t memory = NC_DEFAULT_MEMORY_MIB, max_memory = 0;
     int64_t prio = NC_DEFAULT_CPU_PRIORITY, disk = 0;
@@ -198,7 +200,8 @@ nc_vm_spec_from_request(json_t *req, NcVmSpec **ret_spec, GError **err)
     if (nc_json_check_keys(req, "a VM", keys, err) < 0 ||
         nc_json_get_string(req, "name", true, 256, &name, err) < 0 ||
         nc_name_check("VM", name, err) < 0 ||
-        nc_json_get_string(req, "image", true, 256, &image, err) < 0 ||
+        nc_json_get_string(req, "snapshot", false, 256, &snapshot, err) < 0 ||
+        nc_json_get_string(req, "image", !snapshot, 256, &image, err) < 0 ||
         nc_json_get_int(req, "vcpus", false, 1, NC_LIMIT_VCPUS, &vcpus, err) < 0 ||
         nc_json_get_int(req, "max_vcpus", false, 1, NC_LIMIT_VCPUS, &max_vcpus, err) < 0 ||
         nc_json_get_int(req, "memory_mib", false, NC_LIMIT_MEMORY_MIB_MIN,
@@ -213,6 +216,10 @@ nc_vm_spec_from_request(json_t *req, NcVmSpec **ret_spec, GError **err)
         nc_json_get_string(req, "anti_affinity", false, 256, &group, err) < 0 ||
         nc_json_get_string(req, "expires_at", false, 64, &expires, err) < 0)
         return -1;
+    if (snapshot && nc_name_check("snapshot", snapshot, NULL) < 0 && !nc_uuid_is_valid(snapshot)) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "field 'snapshot' must be a snapshot name or id");
+        return -1;
+    }
     int64_t expires_at = 0;
     if (expires) {
         if (nc_time_parse(expires, &expires_at, err) < 0)
@@ -226,6 +233,8 @@ nc_vm_spec_from_request(json_t *req, NcVmSpec **ret_spec, GError **err)
     if (group && nc_name_check("anti-affinity group", group, err) < 0)
         return -1;
 
+    if (!image)
+        image = snapshot;   /* replaced by the snapshot's image when it is resolved */
     if (image[0] == '\0' || (nc_name_check("image", image, NULL) < 0 && !nc_uuid_is_valid(image))) {
         nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
                      "field 'image' must be an image name or id");
@@ -280,6 +289,7 @@ nc_vm_spec_from_request(json_t *req, NcVmSpec **ret_spec, GError **err)
     spec->user_data = g_strdup(user_data);
     spec->group = g_strdup(group);
     spec->expires_at = expires_at;
+    spec->snapshot = g_strdup(snapshot);
     *ret_spec = g_steal_pointer(&spec);
     return 0;
 }
@@ -357,6 +367,10 @@ nc_vm_spec_to_json(const NcVmSpec *spec)
         json_object_set_new(o, "anti_affinity", json_string(spec->group));
     if (spec->expires_at)
         json_object_set_new(o, "expires_at", json_integer(spec->expires_at));
+    if (spec->snapshot)
+        json_object_set_new(o, "snapshot", json_string(spec->snapshot));
+    if (spec->base_file)
+        json_object_set_new(o, "base_file", json_string(spec->base_file));
     return o;
 }
 
@@ -385,6 +399,8 @@ nc_vm_spec_from_json(json_t *obj, GError **err)
     spec->user_data = g_strdup(nc_json_str(obj, "user_data"));
     spec->group = g_strdup(nc_json_str(obj, "anti_affinity"));
     spec->expires_at = nc_json_int(obj, "expires_at", 0);
+    spec->snapshot = g_strdup(nc_json_str(obj, "snapshot"));
+    spec->base_file = g_strdup(nc_json_str(obj, "base_file"));
     json_array_foreach(json_object_get(obj, "ssh_keys"), i, item) {
         if (json_is_string(item))
             g_ptr_array_add(spec->ssh_keys, g_strdup(json_string_value(item)));
@@ -477,5 +493,6 @@ nc_vm_to_api_json(const NcVm *vm, const char *image_name)
     json_object_set_new(o, "anti_affinity", nc_json_string_or_null(s->group));
     g_autofree char *expires = s->expires_at ? nc_time_format(s->expires_at) : NULL;
     json_object_set_new(o, "expires_at", nc_json_string_or_null(expires));
+    json_object_set_new(o, "snapshot", nc_json_string_or_null(s->snapshot));
     return o;
 }

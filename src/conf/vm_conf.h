@@ -57,6 +57,9 @@ typedef struct {
     char *user_data;       /* verbatim, may be NULL */
     char *group;           /* anti-affinity group: no two on one host, or NULL */
     int64_t expires_at;    /* ms since the epoch when it is deleted; 0: never */
+    char *snapshot;        /* launched from this snapshot (id), or NULL */
+    char *base_file;       /* its root disk's backing file in the image pool when
+                            * that is not the image's own (a snapshot) */
     GPtrArray *nics;       /* NcNic * */
 } NcVmSpec;
 

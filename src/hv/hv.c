@@ -17,6 +17,7 @@ nc_hv_open(const NcHvDriver *drv, const NcHvConfig *cfg, GError **err)
     hv->probe_kernel = g_strdup(cfg->probe_kernel);
     hv->probe_initrd = g_strdup(cfg->probe_initrd);
     hv->network_setting = g_strdup(cfg->network ? cfg->network : "auto");
+    hv->volume_dir = g_strdup(cfg->volume_dir);
     hv->capacity_vcpus = cfg->capacity_vcpus;
     hv->capacity_memory_mib = cfg->capacity_memory_mib;
     hv->capacity_disk_gib = cfg->capacity_disk_gib;
@@ -56,6 +57,8 @@ nc_hv_close(NcHv *hv)
     g_free(hv->probe_kernel);
     g_free(hv->probe_initrd);
     g_free(hv->network_setting);
+    g_free(hv->volume_dir);
+    g_free(hv->volume_pool);
     g_free(hv->accel);
     g_free(hv->network);
     g_free(hv->network_note);

@@ -14,6 +14,7 @@
 #include "conf/host_conf.h"
 #include "conf/image_conf.h"
 #include "conf/vm_conf.h"
+#include "conf/volume_conf.h"
 
 #include <glib.h>
 #include <jansson.h>
@@ -27,7 +28,9 @@ typedef struct {
     const char *host_name;
     const char *state_dir;     /* the worker's own files */
     const char *instances_dir; /* per-VM disks, seeds, console logs */
-    const char *image_dir;     /* the image pool (may be an NFS mount) */
+    const char *image_dir;     /* the image pool (may be an NFS mount); snapshots
+                                * live in its snapshots/ directory */
+    const char *volume_dir;    /* the block pool (may be an NFS mount) */
     const char *accel;         /* "auto", "kvm" or "tcg" */
     const char *probe_kernel;  /* a kernel (and initrd) to try KVM with */
     const char *probe_initrd;
@@ -77,6 +80,30 @@ typedef struct {
     GPtrArray *(*vm_list)(NcHv *hv, GError **err);
     /* the guest's IP addresses, one per NIC (null when unknown) */
     json_t *(*vm_addresses)(NcHv *hv, const char *id, GError **err);
+
+    /* block storage: a volume is made, formatted, grown or shrunk (with
+     * @shrink, only when its data fits), and removed in the block pool; a
+     * running VM using it sees a growth at once */
+    int (*volume_create)(NcHv *hv, const NcVolume *vol, GError **err);
+    int (*volume_resize)(NcHv *hv, const NcVolume *vol, int64_t new_gib, bool shrink,
+                         const char *vm_id, GError **err);
+    int (*volume_delete)(NcHv *hv, const NcVolume *vol, GError **err);
+    /* attach as vol->device / detach; live when the VM runs */
+    int (*vm_attach)(NcHv *hv, const char *vm_id, const NcVolume *vol, GError **err);
+    int (*vm_detach)(NcHv *hv, const char *vm_id, const NcVolume *vol, GError **err);
+
+    /* snapshots: @file is relative to the image pool (snapshots/<id>.qcow2);
+     * a running VM is paused for the copy, so the snapshot is consistent */
+    int (*vm_snapshot)(NcHv *hv, const NcVmSpec *spec, const NcImage *image, const char *file,
+                       int64_t *ret_size, GError **err);
+    /* the VM (stopped) gets the snapshot's disk back */
+    int (*vm_restore)(NcHv *hv, const NcVmSpec *spec, const NcImage *image, const char *file,
+                      GError **err);
+    /* a full copy of the snapshot as a raw volume, or as a new image file */
+    int (*snapshot_export)(NcHv *hv, const char *file, const NcVolume *vol, GError **err);
+    int (*snapshot_publish)(NcHv *hv, const char *file, const char *image_file,
+                            int64_t *ret_size, GError **err);
+    int (*snapshot_delete)(NcHv *hv, const char *file, GError **err);
 } NcHvDriver;
 
 extern const NcHvDriver nc_hv_qemu_driver;

@@ -4,6 +4,7 @@
 #include "hv_priv.h"
 #include "conf/domain.h"
 #include "conf/limits.h"
+#include "util/nc_log.h"
 #include "util/nc_time.h"
 
 #include <libvirt/virterror.h>
@@ -40,11 +41,41 @@ nc__hv_libvirt_init(void)
     }
 }
 
+/* libvirt keeps one last error per thread and every public call resets
+ * it, closing a connection included; nc__hv_conn_done() keeps a copy so
+ * that the error of the call before it can still be reported. */
+static _Thread_local virError nc_hv_saved_error;
+static _Thread_local bool nc_hv_has_saved_error;
+
+void
+nc__hv_conn_done(virConnectPtr conn)
+{
+    virErrorPtr e = virGetLastError();
+    if (nc_hv_has_saved_error) {
+        virResetError(&nc_hv_saved_error);
+        nc_hv_has_saved_error = false;
+    }
+    if (e && e->code != VIR_ERR_OK) {
+        virCopyLastError(&nc_hv_saved_error);
+        nc_hv_has_saved_error = true;
+    }
+    virConnectClose(conn);
+}
+
 void
 nc__hv_error(GError **err, NcErrorCode code, const char *what)
 {
-    const char *msg = virGetLastErrorMessage();
+    virErrorPtr e = virGetLastError();
+    const char *msg;
+    if ((!e || e->code == VIR_ERR_OK) && nc_hv_has_saved_error)
+        msg = nc_hv_saved_error.message;
+    else
+        msg = virGetLastErrorMessage();
     nc_error_set(err, code, "%s: %s", what, msg ? msg : "unknown libvirt error");
+    if (nc_hv_has_saved_error) {
+        virResetError(&nc_hv_saved_error);
+        nc_hv_has_saved_error = false;
+    }
 }
 
 static void nc_hv_forget(NcHv *hv, virDomainPtr dom);
@@ -153,7 +184,7 @@ nc__hv_lookup(NcHv *hv, const char *id, GError **err)
         virDomainFree(dom);
         dom = NULL;
     }
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
     return dom;
 }
 
@@ -270,6 +301,9 @@ nc__hv_generic_start(NcHv *hv, const char *id, GError **err)
     return 0;
 }
 
+/* how long one ACPI request may go unanswered before it is repeated */
+#define NC_HV_SHUTDOWN_RETRY_US (10 * G_USEC_PER_SEC)
+
 static bool
 nc_hv_wait_inactive(virDomainPtr dom, int64_t timeout_us)
 {
@@ -317,10 +351,22 @@ nc__hv_generic_stop(NcHv *hv, const char *id, int timeout_s, GError **err)
     }
     if (virDomainIsActive(dom) != 1)
         return 0;
-    /* ask the guest first; a guest that ignores ACPI is forced off later */
-    if (virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0 &&
-        nc_hv_wait_inactive(dom, (int64_t)timeout_s * G_USEC_PER_SEC))
-        return 0;
+    /* ask the guest first, again every few seconds (a press that comes
+     * while the guest boots may find no one listening, as OpenStack's
+     * clean shutdown retries too); a guest that ignores them all is
+     * forced off at @timeout_s */
+    int64_t deadline = nc_mono_us() + (int64_t)timeout_s * G_USEC_PER_SEC;
+    for (;;) {
+        int64_t left = deadline - nc_mono_us();
+        if (left <= 0)
+            break;
+        if (virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) < 0 &&
+            virDomainIsActive(dom) == 1)
+            break;
+        if (nc_hv_wait_inactive(dom, MIN(left, NC_HV_SHUTDOWN_RETRY_US)))
+            return 0;
+    }
+    nc_log_warn("VM %s did not shut down within %d s; forcing it off", id, timeout_s);
     return nc__hv_generic_force_stop(hv, id, err);
 }
 
@@ -378,7 +424,7 @@ nc__hv_generic_list(NcHv *hv, GError **err)
     int n = virConnectGetAllDomainStats(conn, VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_VCPU |
                                         VIR_DOMAIN_STATS_BALLOON, &recs,
                                         VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
     if (n < 0) {
         nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot list domains");
         return NULL;

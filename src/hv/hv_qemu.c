@@ -40,7 +40,7 @@ nc_hv_accel_key(NcHv *hv)
     virConnectPtr conn = nc__hv_conn(hv, NULL);
     if (conn) {
         virConnectGetVersion(conn, &qemu_ver);
-        virConnectClose(conn);
+        nc__hv_conn_done(conn);
     }
     uname(&u);
     return g_strdup_printf("%s/%s/%lu", u.release, u.machine, qemu_ver);
@@ -85,7 +85,7 @@ nc_hv_try_kvm(NcHv *hv)
         virDomainDestroy(dom);
         virDomainFree(dom);
     }
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
     unlink(log);
     return ok;
 }
@@ -159,7 +159,7 @@ nc_hv_ensure_network(NcHv *hv, GError **err)
         }
         if (third < 0) {
             hv->network_note = g_strdup("no free 10.213.x.0/24 subnet");
-            virConnectClose(conn);
+            nc__hv_conn_done(conn);
             return 0;
         }
         g_autofree char *xml = g_strdup_printf(
@@ -192,7 +192,7 @@ nc_hv_ensure_network(NcHv *hv, GError **err)
         }
         virNetworkFree(net);
     }
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
     return 0;
 }
 
@@ -204,8 +204,10 @@ nc_hv_qemu_open(NcHv *hv, GError **err)
     virConnectPtr conn = nc__hv_conn(hv, err);
     if (!conn)
         return -1;
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
     nc_hv_decide_accel(hv);
+    if (nc__hv_storage_open(hv, err) < 0)
+        return -1;
     return nc_hv_ensure_network(hv, err);
 }
 
@@ -234,12 +236,12 @@ nc_hv_qemu_host_info(NcHv *hv, NcHost *h, GError **err)
     unsigned long libvirt_ver = 0, qemu_ver = 0;
     if (virNodeGetInfo(conn, &info) < 0) {
         nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot read the host's capacity");
-        virConnectClose(conn);
+        nc__hv_conn_done(conn);
         return -1;
     }
     virConnectGetLibVersion(conn, &libvirt_ver);
     virConnectGetVersion(conn, &qemu_ver);
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
 
     struct statvfs vfs;
     int64_t disk_gib = 0;
@@ -397,7 +399,7 @@ nc_hv_persist(NcHv *hv, virDomainPtr dom, const char *xml, GError **err)
     if (!conn)
         return -1;
     virDomainPtr def = virDomainDefineXML(conn, xml);
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
     if (!def) {
         nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot define the VM");
         return -1;
@@ -448,7 +450,7 @@ nc_hv_qemu_prepare(NcHv *hv, const NcVmSpec *spec, const NcImage *image, bool st
     if (!conn)
         goto undo;
     dom = start ? virDomainCreateXML(conn, xml, 0) : virDomainDefineXML(conn, xml);
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
     if (!dom) {
         nc__hv_error(err, NC_ERR_HYPERVISOR, start ? "cannot start the VM" : "cannot define the VM");
         goto undo;
@@ -522,7 +524,7 @@ nc_hv_qemu_vm_resize(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GErro
     if (!conn)
         return -1;
     virDomainPtr redefined = virDomainDefineXML(conn, xml);
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
     if (!redefined) {
         nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot change the VM's definition");
         return -1;
@@ -577,4 +579,14 @@ const NcHvDriver nc_hv_qemu_driver = {
     .vm_state = nc__hv_generic_state,
     .vm_list = nc__hv_generic_list,
     .vm_addresses = nc_hv_qemu_vm_addresses,
+    .volume_create = nc__hv_qemu_volume_create,
+    .volume_resize = nc__hv_qemu_volume_resize,
+    .volume_delete = nc__hv_qemu_volume_delete,
+    .vm_attach = nc__hv_qemu_vm_attach,
+    .vm_detach = nc__hv_qemu_vm_detach,
+    .vm_snapshot = nc__hv_qemu_vm_snapshot,
+    .vm_restore = nc__hv_qemu_vm_restore,
+    .snapshot_export = nc__hv_qemu_snapshot_export,
+    .snapshot_publish = nc__hv_qemu_snapshot_publish,
+    .snapshot_delete = nc__hv_qemu_snapshot_delete,
 };

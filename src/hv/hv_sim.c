@@ -24,7 +24,7 @@ nc_hv_sim_open(NcHv *hv, GError **err)
     virConnectPtr conn = nc__hv_conn(hv, err);
     if (!conn)
         return -1;
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
     hv->accel = g_strdup("sim");
     return 0;
 }
@@ -42,7 +42,7 @@ nc_hv_sim_host_info(NcHv *hv, NcHost *h, GError **err)
         return -1;
     virNodeInfo info;
     int rc = virNodeGetInfo(conn, &info);
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
     if (rc < 0) {
         nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot read the simulated host's capacity");
         return -1;
@@ -87,7 +87,7 @@ nc_hv_sim_prepare(NcHv *hv, const NcVmSpec *spec, bool start, GError **err)
         if (!conn)
             return -1;
         virDomainPtr dom = virDomainDefineXML(conn, xml);
-        virConnectClose(conn);
+        nc__hv_conn_done(conn);
         if (!dom) {
             nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot define the simulated VM");
             return -1;
@@ -139,7 +139,7 @@ nc_hv_sim_resize(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **
     if (!conn)
         return -1;
     virDomainPtr def = virDomainDefineXML(conn, xml);
-    virConnectClose(conn);
+    nc__hv_conn_done(conn);
     if (!def) {
         nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot change the simulated VM");
         return -1;
@@ -152,6 +152,62 @@ static json_t *
 nc_hv_sim_addresses(NcHv *hv, const char *id, GError **err)
 {
     return json_object();
+}
+
+/* A simulated host keeps no data: storage calls succeed and change nothing
+ * but the records the central node keeps. */
+static int
+nc_hv_sim_volume(NcHv *hv, const NcVolume *vol, GError **err)
+{
+    return 0;
+}
+
+static int
+nc_hv_sim_volume_resize(NcHv *hv, const NcVolume *vol, int64_t new_gib, bool shrink,
+                        const char *vm_id, GError **err)
+{
+    return 0;
+}
+
+static int
+nc_hv_sim_attach(NcHv *hv, const char *vm_id, const NcVolume *vol, GError **err)
+{
+    return 0;
+}
+
+static int
+nc_hv_sim_snapshot(NcHv *hv, const NcVmSpec *spec, const NcImage *image, const char *file,
+                   int64_t *ret_size, GError **err)
+{
+    *ret_size = 0;
+    return 0;
+}
+
+static int
+nc_hv_sim_restore(NcHv *hv, const NcVmSpec *spec, const NcImage *image, const char *file,
+                  GError **err)
+{
+    return 0;
+}
+
+static int
+nc_hv_sim_export(NcHv *hv, const char *file, const NcVolume *vol, GError **err)
+{
+    return 0;
+}
+
+static int
+nc_hv_sim_publish(NcHv *hv, const char *file, const char *image_file, int64_t *ret_size,
+                  GError **err)
+{
+    nc_error_set(err, NC_ERR_UNSUPPORTED, "a simulated host holds no disk to publish");
+    return -1;
+}
+
+static int
+nc_hv_sim_snapshot_delete(NcHv *hv, const char *file, GError **err)
+{
+    return 0;
 }
 
 const NcHvDriver nc_hv_sim_driver = {
@@ -170,4 +226,14 @@ const NcHvDriver nc_hv_sim_driver = {
     .vm_state = nc__hv_generic_state,
     .vm_list = nc__hv_generic_list,
     .vm_addresses = nc_hv_sim_addresses,
+    .volume_create = nc_hv_sim_volume,
+    .volume_resize = nc_hv_sim_volume_resize,
+    .volume_delete = nc_hv_sim_volume,
+    .vm_attach = nc_hv_sim_attach,
+    .vm_detach = nc_hv_sim_attach,
+    .vm_snapshot = nc_hv_sim_snapshot,
+    .vm_restore = nc_hv_sim_restore,
+    .snapshot_export = nc_hv_sim_export,
+    .snapshot_publish = nc_hv_sim_publish,
+    .snapshot_delete = nc_hv_sim_snapshot_delete,
 };

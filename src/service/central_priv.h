@@ -91,6 +91,13 @@ json_t *nc__vm_create(NcCentral *c, NcVmSpec *spec, bool start, const char *forc
  * ahead.  False with *err unset when it does not fit. */
 bool nc__vm_fits_ahead(NcCentral *c, const char *host_id, const NcVmSpec *spec, GError **err);
 
+/* Storage (volume_service.c): a finished operation on a volume or a
+ * snapshot, inside the engine's transaction. */
+int nc__volume_apply_result(NcCentral *c, const NcOperation *op, bool ok, const char *emsg,
+                            GError **err);
+int nc__snapshot_apply_result(NcCentral *c, const NcOperation *op, json_t *msg, bool ok,
+                              const char *emsg, GError **err);
+
 /* Starts and ends the reservations and expiring VMs whose time came. */
 int nc__reservation_tick(NcCentral *c, GError **err);
 

@@ -7,6 +7,7 @@
 #include "store/image_store.h"
 #include "store/op_store.h"
 #include "store/vm_store.h"
+#include "store/volume_store.h"
 #include "util/nc_error.h"
 #include "util/nc_fault.h"
 #include "util/nc_json.h"
@@ -70,10 +71,16 @@ json_t *
 nc__vm_command(const char *kind, const char *op_id, const NcVmSpec *spec,
                const NcImage *image, json_t *args)
 {
+    json_t *img = image ? nc__image_command_json(image) : json_object();
+    if (spec && spec->base_file) {
+        /* launched from a snapshot: the overlay stands on the snapshot */
+        json_object_set_new(img, "file", json_string(spec->base_file));
+        json_object_set_new(img, "format", json_string("qcow2"));
+    }
     return json_pack("{s:s, s:o, s:o, s:o, s:o}", "kind", kind,
-                     "op", nc_json_string_or_null(op_id), "vm", nc_vm_spec_to_json(spec),
-                     "image", image ? nc__image_command_json(image) : json_object(),
-                     "args", args ? args : json_object());
+                     "op", nc_json_string_or_null(op_id),
+                     "vm", spec ? nc_vm_spec_to_json(spec) : json_object(),
+                     "image", img, "args", args ? args : json_object());
 }
 
 static json_t *
@@ -260,6 +267,23 @@ nc__vm_create(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced_ho
         nc_error_set(err, NC_ERR_QUOTA_EXCEEDED, "the project already has %" G_GINT64_FORMAT
                      " VMs, its limit", count);
         return NULL;
+    }
+    if (spec->snapshot) {
+        /* launched from a snapshot: an overlay on it, over its image */
+        g_autoptr(NcSnapshot) snap = nc_store_snapshot_get(c->store, spec->project, spec->snapshot,
+                                                           err);
+        if (!snap)
+            return NULL;
+        if (strcmp(snap->state, "available") != 0) {
+            nc_error_set(err, NC_ERR_CONFLICT, "snapshot '%s' is %s", snap->name, snap->state);
+            return NULL;
+        }
+        g_free(spec->snapshot);
+        spec->snapshot = g_strdup(snap->id);
+        g_free(spec->image);
+        spec->image = g_strdup(snap->image);
+        spec->base_file = g_strdup(snap->file);
+        spec->disk_gib = MAX(spec->disk_gib, snap->disk_gib);
     }
     g_autoptr(NcImage) img = nc__vm_resolve_image(c, spec->project, spec, err);
     if (!img)
@@ -593,6 +617,28 @@ nc_vm_service_delete(NcCentral *c, const NcCaller *caller, const char *key, GErr
 
 /* ---- applying worker reports (inside the engine's transaction) ---- */
 
+/* The volumes of a deleted VM are free again (the domain that held them
+ * is gone); their data stays. */
+static int
+nc_vm_release_volumes(NcCentral *c, const char *vm_id, GError **err)
+{
+    g_autoptr(GPtrArray) vols = nc_store_volume_list(c->store, NULL, vm_id, err);
+    if (!vols)
+        return -1;
+    for (guint i = 0; i < vols->len; i++) {
+        NcVolume *v = g_ptr_array_index(vols, i);
+        g_clear_pointer(&v->vm, g_free);
+        g_clear_pointer(&v->device, g_free);
+        g_free(v->state);
+        v->state = g_strdup("available");
+        if (nc_store_volume_update(c->store, v, err) < 0 ||
+            nc__central_event(c, v->project, "volume.state", "volume", v->id,
+                              nc_volume_to_api_json(v), err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int
 nc__vm_apply_started(NcCentral *c, json_t *msg, GError **err)
 {
@@ -694,6 +740,10 @@ nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err)
     if (nc__central_event(c, op->project, "operation", "operation", op->id,
                           nc_op_to_api_json(op), err) < 0)
         return -1;
+    if (g_strcmp0(op->target_kind, "volume") == 0)
+        return nc__volume_apply_result(c, op, ok, emsg, err);
+    if (g_strcmp0(op->target_kind, "snapshot") == 0)
+        return nc__snapshot_apply_result(c, op, msg, ok, emsg, err);
 
     g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, op->target_id, &local);
     if (!vm) {
@@ -708,6 +758,7 @@ nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err)
             nc__central_touch_host(c, vm->host);
             if (nc_store_host_release(c->store, vm->host, s->vcpus, s->memory_mib,
                                       s->disk_gib, err) < 0 ||
+                nc_vm_release_volumes(c, s->id, err) < 0 ||
                 nc_store_vm_delete(c->store, s->id, err) < 0)
                 return -1;
             return nc_vm_event(c, vm, "vm.deleted", err);

@@ -102,3 +102,11 @@ nc_store_image_delete(NcStore *st, const char *id, GError **err)
     return nc_store_exec(st, err, "DELETE FROM images WHERE id = $1", NC_TEXT(id), NC_END) < 0
                ? -1 : 0;
 }
+
+int
+nc_store_image_set_ready(NcStore *st, const char *id, int64_t size_bytes, GError **err)
+{
+    return nc_store_exec(st, err,
+                         "UPDATE images SET state = 'available', size_bytes = $2 WHERE id = $1",
+                         NC_TEXT(id), NC_INT(size_bytes), NC_END) < 0 ? -1 : 0;
+}

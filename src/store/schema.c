@@ -124,6 +124,40 @@ static const char *const nc_schema_versions[] = {
     "  UNIQUE (project, name));"
     "CREATE INDEX reservations_host ON reservations (host, state, start_at);"
     "CREATE INDEX reservations_due ON reservations (state, start_at);",
+
+    /* 3: block volumes, snapshots, per-project quotas */
+    "CREATE TABLE volumes ("
+    "  id TEXT PRIMARY KEY,"
+    "  project TEXT NOT NULL REFERENCES projects(id),"
+    "  name TEXT NOT NULL,"
+    "  size_gib BIGINT NOT NULL,"
+    "  filesystem TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  vm TEXT,"
+    "  device TEXT,"
+    "  host TEXT,"
+    "  op TEXT,"
+    "  error TEXT,"
+    "  created_at BIGINT NOT NULL,"
+    "  updated_at BIGINT NOT NULL,"
+    "  UNIQUE (project, name));"
+    "CREATE INDEX volumes_vm ON volumes (vm);"
+    "CREATE TABLE snapshots ("
+    "  id TEXT PRIMARY KEY,"
+    "  project TEXT NOT NULL REFERENCES projects(id),"
+    "  name TEXT NOT NULL,"
+    "  vm TEXT,"
+    "  image TEXT NOT NULL,"
+    "  file TEXT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  op TEXT,"
+    "  error TEXT,"
+    "  size_bytes BIGINT NOT NULL DEFAULT 0,"
+    "  disk_gib BIGINT NOT NULL,"
+    "  created_at BIGINT NOT NULL,"
+    "  UNIQUE (project, name));"
+    "ALTER TABLE projects ADD COLUMN quota_volumes BIGINT;"
+    "ALTER TABLE projects ADD COLUMN quota_volume_gib BIGINT;",
 };
 
 const NcSchema nc_schema_central = {

@@ -49,6 +49,14 @@ nc_store_migrate(NcStore *st, const NcSchema *schema, GError **err)
         g_auto(NcStoreTxn) txn = { 0 };
         if (nc_store_txn_begin(&txn, st, err) < 0)
             return -1;
+        /* another process may have migrated while we looked: read again
+         * under the transaction, which writers take one at a time */
+        g_autofree char *now_ver = nc_store_meta_get(st, "schema_version", NULL);
+        if (now_ver && atoi(now_ver) > v) {
+            if (nc_store_txn_commit(&txn, err) < 0)
+                return -1;
+            continue;
+        }
         g_autofree char *sql = nc_schema_render(schema->versions[v], st->drv->serial_pk);
         if (st->drv->exec_script(st, sql, err) < 0) {
             nc_error_prefix(err, "schema version %d: ", v + 1);

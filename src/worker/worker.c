@@ -71,10 +71,83 @@ nc_worker_image_from_json(json_t *j)
     return img;
 }
 
+/* Storage commands: volumes, attachments, snapshots.  Fills *ret_data
+ * with what the central node records (sizes). */
+static int
+nc_worker_storage(NcWorker *w, const char *kind, json_t *cmd, json_t **ret_data, GError **err)
+{
+    const NcHvDriver *d = nc_hv_driver(w->hv);
+    json_t *args = json_object_get(cmd, "args");
+    g_autoptr(NcVolume) vol = nc_volume_from_command_json(json_object_get(cmd, "volume"));
+    const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
+    const char *file = nc_json_str(json_object_get(cmd, "snapshot"), "file");
+    bool needs_vol = g_str_has_prefix(kind, "volume.") || !strcmp(kind, "vm.attach") ||
+                     !strcmp(kind, "vm.detach") || !strcmp(kind, "snapshot.export");
+    bool needs_file = g_str_has_prefix(kind, "snapshot.") || !strcmp(kind, "vm.snapshot") ||
+                      !strcmp(kind, "vm.restore");
+    /* snapshot files are names under the pool's snapshots/ directory only */
+    if ((needs_vol && !vol) ||
+        (needs_file && (!file || !g_str_has_prefix(file, "snapshots/") || strstr(file, "..")))) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "damaged %s command", kind);
+        return -1;
+    }
+    int64_t size = 0;
+    int rc;
+    if (!strcmp(kind, "volume.create"))
+        rc = d->volume_create(w->hv, vol, err);
+    else if (!strcmp(kind, "volume.delete"))
+        rc = d->volume_delete(w->hv, vol, err);
+    else if (!strcmp(kind, "volume.resize"))
+        rc = d->volume_resize(w->hv, vol, nc_json_int(args, "size_gib", vol->size_gib),
+                              json_is_true(json_object_get(args, "shrink")),
+                              nc_json_str(args, "vm"), err);
+    else if (!strcmp(kind, "vm.attach"))
+        rc = d->vm_attach(w->hv, vm_id, vol, err);
+    else if (!strcmp(kind, "vm.detach"))
+        rc = d->vm_detach(w->hv, vm_id, vol, err);
+    else if (!strcmp(kind, "snapshot.export"))
+        rc = d->snapshot_export(w->hv, file, vol, err);
+    else if (!strcmp(kind, "snapshot.delete"))
+        rc = d->snapshot_delete(w->hv, file, err);
+    else if (!strcmp(kind, "snapshot.publish")) {
+        const char *image_file = nc_json_str(args, "image_file");
+        if (!image_file || strchr(image_file, '/') || image_file[0] == '.') {
+            nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "damaged %s command", kind);
+            return -1;
+        }
+        rc = d->snapshot_publish(w->hv, file, image_file, &size, err);
+    } else {
+        g_autoptr(NcVmSpec) spec = nc_vm_spec_from_json(json_object_get(cmd, "vm"), err);
+        g_autoptr(NcImage) img = nc_worker_image_from_json(json_object_get(cmd, "image"));
+        if (!spec)
+            return -1;
+        if (!strcmp(kind, "vm.snapshot"))
+            rc = d->vm_snapshot(w->hv, spec, img, file, &size, err);
+        else
+            rc = d->vm_restore(w->hv, spec, img, file, err);
+    }
+    if (rc == 0)
+        *ret_data = json_pack("{s:I}", "size_bytes", (json_int_t)size);
+    return rc;
+}
+
+static bool
+nc_worker_is_storage(const char *kind)
+{
+    static const char *const kinds[] = {
+        "volume.create", "volume.delete", "volume.resize", "vm.attach", "vm.detach",
+        "vm.snapshot", "vm.restore", "snapshot.export", "snapshot.publish", "snapshot.delete",
+    };
+    for (size_t i = 0; kind && i < G_N_ELEMENTS(kinds); i++)
+        if (strcmp(kind, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
 /* Runs one command.  Returns 0 when done (success or definite failure,
  * with *ret_err set for the latter), -1 with a transient error to retry. */
 static int
-nc_worker_execute(NcWorker *w, json_t *cmd, GError **ret_err)
+nc_worker_execute(NcWorker *w, json_t *cmd, json_t **ret_data, GError **ret_err)
 {
     const NcHvDriver *d = nc_hv_driver(w->hv);
     const char *kind = nc_json_str(cmd, "kind");
@@ -82,6 +155,16 @@ nc_worker_execute(NcWorker *w, json_t *cmd, GError **ret_err)
     int timeout = (int)CLAMP(nc_json_int(args, "timeout", NC_DEFAULT_STOP_TIMEOUT_S), 0,
                              NC_LIMIT_STOP_TIMEOUT_S);
     GError *err = NULL;
+    if (nc_worker_is_storage(kind)) {
+        int src = nc_worker_storage(w, kind, cmd, ret_data, &err);
+        if (src < 0 && nc_error_code(err) == NC_ERR_UNAVAILABLE) {
+            g_propagate_error(ret_err, err);
+            return -1;
+        }
+        if (err)
+            g_propagate_error(ret_err, err);
+        return 0;
+    }
     g_autoptr(NcVmSpec) spec = nc_vm_spec_from_json(json_object_get(cmd, "vm"), &err);
     g_autoptr(NcImage) img = nc_worker_image_from_json(json_object_get(cmd, "image"));
     int rc = 0;
@@ -124,7 +207,7 @@ nc_worker_execute(NcWorker *w, json_t *cmd, GError **ret_err)
 }
 
 static void
-nc_worker_report(NcWorker *w, json_t *cmd, const GError *err)
+nc_worker_report(NcWorker *w, json_t *cmd, json_t *data, const GError *err)
 {
     const char *op = nc_json_str(cmd, "op");
     const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
@@ -137,6 +220,8 @@ nc_worker_report(NcWorker *w, json_t *cmd, const GError *err)
                             "kind", nc_json_string_or_null(nc_json_str(cmd, "kind")),
                             "ok", err == NULL, "host", w->host_id,
                             "state", nc_json_string_or_null(state));
+    if (data)
+        json_object_set_new(msg, "data", json_incref(data));
     if (err)
         json_object_set_new(msg, "error",
                             json_pack("{s:s, s:s}", "code",
@@ -164,7 +249,8 @@ nc_worker_handle(NcWorker *w, NcMessage *msg)
                                        "op", op, "vm", nc_json_string_or_null(vm_id),
                                        "host", w->host_id));
     int64_t t0 = nc_mono_us();
-    int rc = nc_worker_execute(w, cmd, &err);
+    g_autoptr(json_t) data = NULL;
+    int rc = nc_worker_execute(w, cmd, &data, &err);
     nc_log_debug("%s %s (op %s, delivery %d): %.1f ms", nc_json_str(cmd, "kind"), vm_id, op,
                  msg->attempts, (double)(nc_mono_us() - t0) / 1000.0);
     if (rc < 0) {
@@ -178,7 +264,7 @@ nc_worker_handle(NcWorker *w, NcMessage *msg)
     if (err)
         nc_log_info("%s of %s failed: %s", nc_json_str(cmd, "kind"), vm_id, err->message);
     nc_fault_point("worker-before-report");
-    nc_worker_report(w, cmd, err);
+    nc_worker_report(w, cmd, data, err);
     nc_fault_point("worker-before-ack");
     g_autoptr(GError) ack_err = NULL;
     if (nc_bus_ack(w->bus, msg, &ack_err) < 0)
@@ -205,8 +291,11 @@ nc_worker_lane_of(NcWorker *w, const char *body)
 {
     json_error_t jerr;
     g_autoptr(json_t) cmd = json_loads(body, 0, &jerr);
-    const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
-    return vm_id ? g_str_hash(vm_id) % (guint)w->nlanes : 0;
+    /* one lane per VM (or per volume without a VM): its commands in order */
+    const char *key = nc_json_str(json_object_get(cmd, "vm"), "id");
+    if (!key)
+        key = nc_json_str(json_object_get(cmd, "volume"), "id");
+    return key ? g_str_hash(key) % (guint)w->nlanes : 0;
 }
 
 static gpointer

@@ -23,7 +23,8 @@ def test_create_runs_a_real_guest(cloud):
                          ssh_keys=["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk9 tester"])
     assert vm["state"] == "running"
     assert vm["host"]
-    assert "fit" in vm["placement"]
+    # the placement says where, by which policy, and what the host has left
+    assert "spread choice" in vm["placement"] and "allocated" in vm["placement"]
     # libvirt: a running domain whose UUID is the VM id, named and sized as asked
     assert cloud.domains() == {vm["id"]: "running"}
     xml = virsh("dumpxml", vm["id"])
