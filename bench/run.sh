@@ -7,3 +7,5 @@ py=/usr/bin/python3
 $py launch.py "${LAUNCH_N:-20}"
 $py footprint.py "${FOOTPRINT_SECONDS:-60}"
 $py api.py "${API_SECONDS:-10}" "${API_CONNECTIONS:-32}"
+$py storage.py "${STORAGE_N:-5}"
+"${NESTCLOUD_BUILD:-../build}/bench/bench_sched" "${SCHED_HOSTS:-10000}" "${SCHED_VMS:-1000000}"

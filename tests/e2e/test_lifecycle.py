@@ -85,6 +85,16 @@ def test_force_stop(cloud):
     assert cloud.domains()[cloud.vm("life")["id"]] == "shut off"
 
 
+def test_stop_while_booting_is_still_clean(cloud):
+    """A stop that comes while the guest boots finds no one listening for the
+    power button yet; the request is repeated until the guest takes it."""
+    cloud.create_vm("early", memory_mib=256, max_memory_mib=256)
+    cloud.action("early", "stop", timeout=60)
+    assert cloud.vm("early")["state"] == "stopped"
+    assert "NC-POWEROFF" in cloud.console("early")
+    cloud.delete_vm("early")
+
+
 def test_guest_poweroff_is_noticed(cloud):
     """A guest that shuts itself down is seen as stopped."""
     vm = cloud.create_vm("selfstop", user_data="#!/bin/sh\nsleep 2\npoweroff -f\n")
