@@ -16,6 +16,7 @@
 #include "store/project_store.h"
 #include "store/store.h"
 #include "store/vm_store.h"
+#include "store/volume_store.h"
 #include "util/nc_error.h"
 #include "util/nc_json.h"
 #include "util/nc_time.h"
@@ -581,6 +582,119 @@ test_images(Fixture *f, gconstpointer data)
     g_assert_cmpuint(left->len, ==, 1);
 }
 
+static NcVolume *
+make_volume(const char *project, const char *name, int64_t gib)
+{
+    NcVolume *v = nc_volume_new();
+    v->id = nc_uuid_new();
+    v->project = g_strdup(project);
+    v->name = g_strdup(name);
+    v->size_gib = gib;
+    v->filesystem = g_strdup("ext4");
+    v->state = g_strdup("available");
+    v->created_at = v->updated_at = nc_now_ms();
+    return v;
+}
+
+/* Volumes are unique by name within a project, scoped like every other
+ * resource, follow the VM they are attached to, and count toward the
+ * project's quota; snapshots likewise. */
+static void
+test_volumes(Fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(NcVolume) a = make_volume("admin", "data", 10);
+    g_autoptr(NcVolume) b = make_volume("admin", "logs", 3);
+    g_autoptr(NcVolume) other = make_volume("p2", "data", 5);
+    g_assert_cmpint(nc_store_volume_insert(f->st, a, NULL), ==, 0);
+    g_assert_cmpint(nc_store_volume_insert(f->st, b, NULL), ==, 0);
+    g_assert_cmpint(nc_store_volume_insert(f->st, other, NULL), ==, 0);
+    g_autoptr(NcVolume) dup = make_volume("admin", "data", 1);
+    g_assert_cmpint(nc_store_volume_insert(f->st, dup, &err), ==, -1);
+    g_assert_cmpint(nc_error_code(err), ==, NC_ERR_CONFLICT);
+    g_clear_error(&err);
+
+    /* by name within the project, by id across them only unscoped */
+    g_autoptr(NcVolume) got = nc_store_volume_get(f->st, "p2", "data", NULL);
+    g_assert_cmpstr(got->id, ==, other->id);
+    g_assert_cmpint(got->size_gib, ==, 5);
+    g_assert_null(nc_store_volume_get(f->st, "p2", a->id, &err));
+    g_assert_cmpint(nc_error_code(err), ==, NC_ERR_NOT_FOUND);
+    g_clear_error(&err);
+    g_autoptr(NcVolume) by_id = nc_store_volume_get(f->st, NULL, a->id, NULL);
+    g_assert_cmpstr(by_id->name, ==, "data");
+
+    /* attached: the listing by VM finds it and names the VM */
+    g_autoptr(NcVm) vm = make_vm("admin", "web", NULL);
+    g_assert_cmpint(nc_store_vm_insert(f->st, vm, NULL), ==, 0);
+    g_free(a->vm);
+    a->vm = g_strdup(vm->spec->id);
+    g_free(a->device);
+    a->device = g_strdup("vdb");
+    g_free(a->state);
+    a->state = g_strdup("in-use");
+    a->size_gib = 20;
+    g_assert_cmpint(nc_store_volume_update(f->st, a, NULL), ==, 0);
+    g_autoptr(GPtrArray) on_vm = nc_store_volume_list(f->st, "admin", vm->spec->id, NULL);
+    g_assert_cmpuint(on_vm->len, ==, 1);
+    NcVolume *att = g_ptr_array_index(on_vm, 0);
+    g_assert_cmpstr(att->vm_name, ==, "web");
+    g_assert_cmpstr(att->device, ==, "vdb");
+    g_assert_cmpint(att->size_gib, ==, 20);
+    g_autoptr(GPtrArray) mine = nc_store_volume_list(f->st, "admin", NULL, NULL);
+    g_assert_cmpuint(mine->len, ==, 2);
+    g_autoptr(GPtrArray) every = nc_store_volume_list(f->st, NULL, NULL, NULL);
+    g_assert_cmpuint(every->len, ==, 3);
+
+    /* usage and quota: defaults until set, -1 leaves a value alone */
+    int64_t count = 0, gib = 0, qv = 0, qg = 0;
+    g_assert_cmpint(nc_store_volume_usage(f->st, "admin", &count, &gib, NULL), ==, 0);
+    g_assert_cmpint(count, ==, 2);
+    g_assert_cmpint(gib, ==, 23);
+    g_assert_cmpint(nc_store_project_quota_get(f->st, "admin", &qv, &qg, NULL), ==, 0);
+    g_assert_cmpint(qv, ==, NC_DEFAULT_QUOTA_VOLUMES);
+    g_assert_cmpint(qg, ==, NC_DEFAULT_QUOTA_VOLUME_GIB);
+    g_assert_cmpint(nc_store_project_quota_set(f->st, "admin", 3, -1, NULL), ==, 0);
+    g_assert_cmpint(nc_store_project_quota_get(f->st, "admin", &qv, &qg, NULL), ==, 0);
+    g_assert_cmpint(qv, ==, 3);
+    g_assert_cmpint(qg, ==, NC_DEFAULT_QUOTA_VOLUME_GIB);
+    g_assert_cmpint(nc_store_project_quota_get(f->st, "p2", &qv, &qg, NULL), ==, 0);
+    g_assert_cmpint(qv, ==, NC_DEFAULT_QUOTA_VOLUMES);
+
+    /* snapshots: unique per project, listed by the VM they came from */
+    g_autoptr(NcSnapshot) s = nc_snapshot_new();
+    s->id = nc_uuid_new();
+    s->project = g_strdup("admin");
+    s->name = g_strdup("before");
+    s->vm = g_strdup(vm->spec->id);
+    s->image = g_strdup("img");
+    s->file = g_strdup("snapshots/x.qcow2");
+    s->state = g_strdup("available");
+    s->size_bytes = 6ULL << 30;   /* past 32 bits */
+    s->disk_gib = 1;
+    s->created_at = nc_now_ms();
+    g_assert_cmpint(nc_store_snapshot_insert(f->st, s, NULL), ==, 0);
+    g_assert_cmpint(nc_store_snapshot_insert(f->st, s, &err), ==, -1);
+    g_assert_cmpint(nc_error_code(err), ==, NC_ERR_CONFLICT);
+    g_clear_error(&err);
+    g_autoptr(GPtrArray) snaps = nc_store_snapshot_list(f->st, "admin", vm->spec->id, NULL);
+    g_assert_cmpuint(snaps->len, ==, 1);
+    g_autoptr(NcSnapshot) sg = nc_store_snapshot_get(f->st, "admin", "before", NULL);
+    g_assert_cmpuint(sg->size_bytes, ==, 6ULL << 30);
+    g_assert_cmpstr(sg->vm_name, ==, "web");
+    g_assert_null(nc_store_snapshot_get(f->st, "p2", "before", &err));
+    g_assert_cmpint(nc_error_code(err), ==, NC_ERR_NOT_FOUND);
+    g_clear_error(&err);
+    g_assert_cmpint(nc_store_snapshot_delete(f->st, s->id, NULL), ==, 0);
+    g_autoptr(GPtrArray) no_snaps = nc_store_snapshot_list(f->st, NULL, NULL, NULL);
+    g_assert_cmpuint(no_snaps->len, ==, 0);
+
+    g_assert_cmpint(nc_store_volume_delete(f->st, b->id, NULL), ==, 0);
+    g_assert_cmpint(nc_store_volume_usage(f->st, "admin", &count, &gib, NULL), ==, 0);
+    g_assert_cmpint(count, ==, 1);
+    g_assert_cmpint(gib, ==, 20);
+}
+
 /* Waits up to 5 s for @st's data version to move off @from. */
 static int64_t
 wait_data_version(NcStore *st, int64_t from)
@@ -780,6 +894,7 @@ main(int argc, char **argv)
         ADD("ops-and-events", test_ops_and_events);
         ADD("tokens", test_tokens);
         ADD("images", test_images);
+        ADD("volumes", test_volumes);
         ADD("data-version", test_data_version);
 #if NC_WITH_POSTGRES
         if (be == &postgres)
