@@ -30,6 +30,13 @@ export function el(tag, attrs, ...children) {
   return e;
 }
 
+// Replaces @node's children by @content: a node, a string or an array of
+// them (append() alone would turn an array into "[object ...]" text).
+export function fillWith(node, content) {
+  clear(node).append(...[content].flat());
+  return node;
+}
+
 export function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);
   return node;
@@ -43,14 +50,29 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body) {
+// A request that failed in the network (Chrome drops requests in flight
+// when a network interface comes or goes, as tap devices do on a host that
+// starts VMs) is sent again when doing it twice is harmless: reads, and
+// calls the caller marks idempotent (start, stop: the backend's state is
+// the same after one or two).
+export async function api(method, path, body, opts = {}) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && NC.csrf) headers["X-CSRF-Token"] = NC.csrf;
-  const r = await fetch(path, {
-    method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const tries = method === "GET" || opts.idempotent ? 3 : 1;
+  let r = null;
+  for (let i = 1; ; i++) {
+    try {
+      r = await fetch(path, {
+        method, headers, credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      break;
+    } catch (e) {
+      if (i >= tries) throw e;
+      await new Promise((ok) => setTimeout(ok, 300 * i));
+    }
+  }
   let data = null;
   try { data = await r.json(); } catch (e) { data = null; }
   if (!r.ok) {

@@ -1,7 +1,7 @@
 // contracts.js: the consumer's contracts and allocations: the state
 // machine, the price in force, and the VM's controls (start, stop, reboot,
 // rescale, console) through the market.
-import { NC, api, clear, el, events, header, loadMe, mib, money, perHour, showError,
+import { NC, api, clear, fillWith, el, events, header, loadMe, mib, money, perHour, showError,
          stateMachine, when } from "./app.js";
 
 let showEnded = false;
@@ -15,7 +15,8 @@ function allocationPanel(c, card) {
   const status = el("div", { class: "alloc-status" });
   const act = (action) => async () => {
     try {
-      await api("POST", `/market/v1/allocations/${a.id}/actions`, { action });
+      await api("POST", `/market/v1/allocations/${a.id}/actions`, { action },
+                { idempotent: true });
       clear(status).append(el("span", { class: "muted" }, `${action} sent to the backend…`));
     } catch (e) {
       showError(status, e);
@@ -87,7 +88,7 @@ function contractCard(c) {
        el("span", { class: "muted" }, ` · ${c.offer.kind} · ${c.offer.pricing} · from ${
          c.provider.company || "–"}`)),
     stateMachine(c.state, c.state === "ended" ? c.end_reason : c.notice_reason),
-    countdown,
+    countdown || "",
     el("div", { class: "terms" },
        `${c.units} slot(s) · your max ${perHour(c.max_price, c.currency)} · price in force ${
          c.price === null ? "–" : perHour(c.price, c.currency)} · cost so far `,
@@ -121,7 +122,7 @@ async function load() {
   try {
     const out = await api("GET", `/market/v1/contracts?role=consumer&limit=200${
       showEnded ? "" : "&state=open"}`);
-    clear(list).append(out.contracts.length ? out.contracts.map(contractCard)
+    fillWith(list, out.contracts.length ? out.contracts.map(contractCard)
       : el("p", { class: "muted", id: "no-contracts" }, "No contracts. Find a service in the ",
            el("a", { href: "/" }, "catalogue"), "."));
   } catch (e) {

@@ -1,6 +1,6 @@
 // provider.js: the provider's side: backends and their measured health,
 // offers, requests to decide, and resale (break-even).
-import { NC, api, clear, depthLabel, el, events, field, formData, header, loadMe, money,
+import { NC, api, clear, fillWith, depthLabel, el, events, field, formData, header, loadMe, money,
          percent, perHour, resources, showError, showOk, stateMachine, when } from "./app.js";
 
 let backends = [];
@@ -185,16 +185,16 @@ async function load() {
     const newBackends = JSON.stringify(b.backends.map((x) => x.id)) !==
                         JSON.stringify(backends.map((x) => x.id));
     backends = b.backends;
-    clear(document.getElementById("backend-list")).append(
+    fillWith(document.getElementById("backend-list"),
       backends.length ? backends.map(backendCard)
                       : el("p", { class: "muted" }, "No backend yet."));
     const formBox = document.getElementById("offer-form-box");
     if (newBackends || !formBox.firstChild)
       clear(formBox).append(backends.length ? offerForm()
         : el("p", { class: "muted" }, "Register a backend first."));
-    clear(document.getElementById("offer-list")).append(
+    fillWith(document.getElementById("offer-list"),
       o.offers.length ? o.offers.map(offerCard) : el("p", { class: "muted" }, "No offer yet."));
-    clear(document.getElementById("provider-contracts")).append(
+    fillWith(document.getElementById("provider-contracts"),
       c.contracts.length ? c.contracts.map(contractCard)
                          : el("p", { class: "muted" }, "Nobody has asked yet."));
   } catch (e) {
