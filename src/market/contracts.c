@@ -194,6 +194,24 @@ nc_contract_transition(NcMarket *m, const char *id, NcContractState from, NcCont
     return 0;
 }
 
+/* As nc_contract_transition(), for a caller that read @from earlier in the
+ * same transaction: a contract that has left @from since (a notice or an end
+ * passed down from its upstream moved it) is skipped, not an error.
+ * Returns: 1 when moved, 0 when skipped, -1 on failure. */
+static int
+nc_contract_transition_if(NcMarket *m, const char *id, NcContractState from,
+                          NcContractState to, const char *reason, int64_t notice_until,
+                          GError **err)
+{
+    g_autoptr(GError) local = NULL;
+    if (nc_contract_transition(m, id, from, to, reason, notice_until, &local) == 0)
+        return 1;
+    if (nc_error_code(local) == NC_ERR_CONFLICT)
+        return 0;
+    g_propagate_error(err, g_steal_pointer(&local));
+    return -1;
+}
+
 /* Contracts running on backends resold from @contract's allocation. */
 static GPtrArray *
 nc_contract_nested(NcMarket *m, const char *contract, const char *states_sql, GError **err)
@@ -880,16 +898,22 @@ nc_clr_apply_offer(NcMarket *m, NcClrOffer *o, NcClrContract *all, const NcAucti
         NcClrContract *c = &all[ci];
         bool win = spot ? (c->bid >= 0 && won[c->bid]) : true;
         if (c->state == NC_CONTRACT_ACTIVE && !win) {
-            if (nc_contract_transition(m, c->id, c->state, NC_CONTRACT_NOTICE, "outbid", until,
-                                       err) < 0)
+            int moved = nc_contract_transition_if(m, c->id, c->state, NC_CONTRACT_NOTICE,
+                                                  "outbid", until, err);
+            if (moved < 0)
                 return -1;
-            c->state = NC_CONTRACT_NOTICE;
-            c->outbid_notice = true;
+            if (moved) {
+                c->state = NC_CONTRACT_NOTICE;
+                c->outbid_notice = true;
+            }
         } else if (c->state == NC_CONTRACT_NOTICE && c->outbid_notice && win) {
-            if (nc_contract_transition(m, c->id, c->state, NC_CONTRACT_ACTIVE,
-                                       "won its slot back before the notice ran out", 0, err) < 0)
+            int moved = nc_contract_transition_if(m, c->id, c->state, NC_CONTRACT_ACTIVE,
+                                                  "won its slot back before the notice ran out",
+                                                  0, err);
+            if (moved < 0)
                 return -1;
-            c->state = NC_CONTRACT_ACTIVE;
+            if (moved)
+                c->state = NC_CONTRACT_ACTIVE;
         } else if (c->state == NC_CONTRACT_AGREED && win) {
             g_array_append_val(waiting, ci);
         }
@@ -912,8 +936,12 @@ nc_clr_apply_offer(NcMarket *m, NcClrOffer *o, NcClrContract *all, const NcAucti
         g_autofree char *why = spot ? g_strdup_printf("won the clearing at %s %s per slot-hour",
                                                       ps, NC_MARKET_CURRENCY)
                                     : g_strdup("a slot was free at the fixed price");
-        if (nc_contract_transition(m, c->id, c->state, NC_CONTRACT_ACTIVE, why, 0, err) < 0)
+        int moved = nc_contract_transition_if(m, c->id, c->state, NC_CONTRACT_ACTIVE, why, 0,
+                                              err);
+        if (moved < 0)
             return -1;
+        if (!moved)
+            continue;
         c->state = NC_CONTRACT_ACTIVE;
         free_slots -= c->units;
         held += c->units;
@@ -1045,8 +1073,9 @@ nc_market_notices_expire(NcMarket *m, GError **err)
             const char *why = g_ptr_array_index(due, i + 1);
             g_autofree char *reason = g_strdup_printf("%s: the notice ran out",
                                                       why ? why : "notice");
-            if (nc_contract_transition(m, g_ptr_array_index(due, i), NC_CONTRACT_NOTICE,
-                                       NC_CONTRACT_ENDED, reason, 0, err) < 0) {
+            /* ending an upstream contract may have ended this one already */
+            if (nc_contract_transition_if(m, g_ptr_array_index(due, i), NC_CONTRACT_NOTICE,
+                                          NC_CONTRACT_ENDED, reason, 0, err) < 0) {
                 nc_market_contracts_drop_events();
                 return -1;
             }
