@@ -846,10 +846,11 @@ nc_clr_load(NcMarket *m, GArray *offers, GArray *contracts, GError **err)
             return -1;
     }
     g_autoptr(NcRows) r = nc_store_query(m->store, err,
+                                         /* contracts_open: no sort; the offers of the
+                                          * index above are the active ones */
                                          "SELECT c.id, c.offer, c.state, c.max_price, c.units,"
                                          " c.created_at, c.notice_reason, c.price FROM contracts c"
-                                         " JOIN offers o ON o.id = c.offer WHERE o.state = 'active'"
-                                         " AND c.state IN ('agreed', 'active', 'notice')"
+                                         " WHERE c.state IN ('agreed', 'active', 'notice')"
                                          " ORDER BY c.created_at, c.id", NC_END);
     if (!r)
         return -1;
