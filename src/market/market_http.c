@@ -31,13 +31,16 @@ struct NcMarketWeb {
 
 typedef struct {
     uint64_t generation;
-    GBytes *body;
+    GBytes *body;               /* the HTML page, or NULL */
+    json_t *json;               /* the page's data alone, or NULL */
 } NcPageCached;
 
 static void
 nc_page_cached_free(NcPageCached *c)
 {
-    g_bytes_unref(c->body);
+    if (c->body)
+        g_bytes_unref(c->body);
+    json_decref(c->json);
     g_free(c);
 }
 
@@ -273,7 +276,7 @@ nc_market_offer_page_render(NcMarket *m, const char *id, GError **err)
     g_autofree char *key = g_strconcat("/offers/", id, NULL);
     g_mutex_lock(&m->cache_lock);
     NcPageCached *hit = g_hash_table_lookup(m->page_cache, key);
-    GBytes *out = hit && hit->generation == gen ? g_bytes_ref(hit->body) : NULL;
+    GBytes *out = hit && hit->generation == gen && hit->body ? g_bytes_ref(hit->body) : NULL;
     g_mutex_unlock(&m->cache_lock);
     if (out)
         return out;
@@ -295,6 +298,33 @@ nc_market_offer_page_render(NcMarket *m, const char *id, GError **err)
     NcPageCached *c = g_new0(NcPageCached, 1);
     c->generation = gen;
     c->body = g_bytes_ref(out);
+    g_mutex_lock(&m->cache_lock);
+    if (g_hash_table_size(m->page_cache) > 1024)
+        g_hash_table_remove_all(m->page_cache);
+    g_hash_table_replace(m->page_cache, g_steal_pointer(&key), c);
+    g_mutex_unlock(&m->cache_lock);
+    return out;
+}
+
+json_t *
+nc_market_offer_page_public(NcMarket *m, const char *id, GError **err)
+{
+    uint64_t gen = nc_store_generation(m->store);
+    g_autofree char *key = g_strconcat("json:/offers/", id, NULL);
+    g_mutex_lock(&m->cache_lock);
+    NcPageCached *hit = g_hash_table_lookup(m->page_cache, key);
+    /* jansson's reference counts are atomic, and nobody changes a cached
+     * object: it is only dumped */
+    json_t *out = hit && hit->generation == gen && hit->json ? json_incref(hit->json) : NULL;
+    g_mutex_unlock(&m->cache_lock);
+    if (out)
+        return out;
+    out = nc_market_offer_page(m, NULL, id, err);
+    if (!out)
+        return NULL;
+    NcPageCached *c = g_new0(NcPageCached, 1);
+    c->generation = gen;
+    c->json = json_incref(out);
     g_mutex_lock(&m->cache_lock);
     if (g_hash_table_size(m->page_cache) > 1024)
         g_hash_table_remove_all(m->page_cache);

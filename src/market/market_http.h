@@ -71,5 +71,10 @@ const char *nc_market_request_header(NcMarketRequest *req, const char *key);
 char *nc_market_cookie(NcMarket *m, const char *value);
 
 /* GET /market/v1/events (market_sse.c). */
+/* GET /market/v1/offers/{id}/page for a caller who is nobody: the data of
+ * the service page, built once per store generation.
+ * Returns: (transfer full): the page's data, or NULL with @err set. */
+json_t *nc_market_offer_page_public(NcMarket *m, const char *id, GError **err);
+
 int nc_market_events_route(NcMarket *m, NcMarketRequest *req, NcMarketResponse *resp,
                            GError **err);

@@ -295,6 +295,8 @@ nc_route_offer_page(NcMarket *m, NcMarketRequest *req, NcMarketResponse *resp, G
 {
     if (nc_param_id(req, 0, "offer", err) < 0)
         return -1;
+    if (!req->caller)
+        return nc_reply(resp, nc_market_offer_page_public(m, req->params[0], err));
     return nc_reply(resp, nc_market_offer_page(m, req->caller, req->params[0], err));
 }
 
