@@ -515,7 +515,10 @@ def test_up_runs_the_market_beside_the_api():
     c.url = f"http://127.0.0.1:{c.port}"
     try:
         c.start()
-        murl = open(os.path.join(c.state, "market.url")).read().strip()
+        # the market starts once the API is up: its URL file follows shortly
+        path = os.path.join(c.state, "market.url")
+        wait_for("market.url", lambda: os.path.exists(path), timeout=30)
+        murl = open(path).read().strip()
         assert murl == f"http://127.0.0.1:{c.port + 1}"
         with urllib.request.urlopen(murl + "/market/v1/health", timeout=10) as r:
             assert _json.load(r)["status"] == "ok"
