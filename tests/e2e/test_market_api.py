@@ -326,6 +326,10 @@ def test_contract_lifecycle_vm(market, backend, provider):
     u.action(aid, "start")
     u.wait_allocation(aid, lambda a: a["state"] == "running", "running")
     wait_for("the domain to run", lambda: virsh("domstate", vm_id).strip() == "running")
+    # the market measured the launch: buyers see it as the backend's quality
+    q = wait_for("a launch sample", lambda: (q := provider.get(
+        f"/market/v1/backends/{provider.backend['id']}")["quality"])["launch_samples"] and q)
+    assert q["launch_ms"] > 0
 
     # rescale in place: two units = 2 vCPUs on the backend
     out = u.call("PATCH", f"/market/v1/allocations/{aid}", {"units": 2}, expect=(202,))
