@@ -530,3 +530,25 @@ def test_up_runs_the_market_beside_the_api():
             assert "nestcloud market" in r.read().decode()
     finally:
         c.destroy()
+
+
+def test_backend_outage_is_measured(market, backend, provider):
+    """Runs last: it stops the shared backend.  The market's probes see the
+    outage, buyers see it in the backend's quality, and the backend comes
+    back up in the market when it does."""
+    bid = provider.backend["id"]
+    offer = provider.add_offer(bid, name="outage watch", slots=1)
+    backend.stop()
+    try:
+        wait_for("the backend to be down", lambda: provider.get(
+            f"/market/v1/backends/{bid}")["state"] == "down", timeout=60)
+        seen = market.anon().get(f"/market/v1/offers/{offer['id']}")["backend"]
+        assert seen["state"] == "down"
+        assert seen["quality"]["failed_probes_24h"] >= 2
+        assert seen["quality"]["availability_24h"] < 100
+        assert provider.get(f"/market/v1/backends/{bid}")["last_error"]
+    finally:
+        backend.start(extra=("--heartbeat", "1000", "--no-market"))
+    wait_for("the backend to be up again", lambda: provider.get(
+        f"/market/v1/backends/{bid}")["state"] == "up", timeout=60)
+    provider.call("DELETE", f"/market/v1/offers/{offer['id']}")
