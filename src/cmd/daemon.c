@@ -43,10 +43,19 @@ nc_daemon_common_options(NcDaemonOptions *o)
     return g;
 }
 
+/* The market under `nestcloud up` (cmd_market.c); kept here because only
+ * `up` runs it. */
+static gboolean nc_daemon_no_market;
+static char *nc_daemon_market_listen;
+
 GOptionGroup *
 nc_daemon_central_options(NcDaemonOptions *o)
 {
     GOptionEntry entries[] = {
+        { "no-market", 0, 0, G_OPTION_ARG_NONE, &nc_daemon_no_market,
+          "up: do not start the market on the port after the API's", NULL },
+        { "market-listen", 0, 0, G_OPTION_ARG_STRING, &nc_daemon_market_listen,
+          "up: the market's address (default: the API's address, next port)", "ADDR:PORT" },
         { "listen", 0, 0, G_OPTION_ARG_STRING, &o->listen,
           "API address (default 127.0.0.1:7400)", "ADDR:PORT" },
         { "policy", 0, 0, G_OPTION_ARG_STRING, &o->policy,
@@ -369,6 +378,7 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
 
     NcCentral *central = NULL;
     NcApi *api = NULL;
+    struct NcMarket *market = NULL;
     g_autoptr(GPtrArray) workers = g_ptr_array_new_with_free_func((GDestroyNotify)nc_worker_stop);
     g_autofree char *test_dir = nc_daemon_test_image_dir();
 
@@ -430,6 +440,27 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
         nc_fs_write_atomic(url_path, line, strlen(line), 0644, NULL);
         nc_log_info("nestcloud %s is up: API %s, store %s, bus %s", NC_VERSION, url,
                     nc_store_driver_name(store), nc_bus_driver_name(bus));
+        if (run_worker && !nc_daemon_no_market) {
+            /* a busy next port must not keep the cloud from starting */
+            market = nc_cmd_market_embedded(o->state_dir, host, nc_api_port(api),
+                                            nc_daemon_market_listen, &err);
+            if (!market && nc_daemon_market_listen) {
+                nc_api_stop(api);
+                g_ptr_array_set_size(workers, 0);
+                nc_central_free(central);
+                return nc_daemon_fail(err);
+            }
+            if (!market) {
+                nc_log_warn("the market did not start (%s); the cloud runs without it",
+                            err->message);
+                g_clear_error(&err);
+            } else {
+                g_autofree char *murl = NULL;
+                g_autofree char *mpath = g_build_filename(o->state_dir, "market.url", NULL);
+                if (g_file_get_contents(mpath, &murl, NULL, NULL))
+                    nc_log_info("market: %s", g_strstrip(murl));
+            }
+        }
     }
 
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
@@ -438,6 +469,7 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
     g_main_loop_run(loop);
 
     nc_log_info("stopping");
+    nc_cmd_market_embedded_stop(market);
     nc_api_stop(api);
     g_ptr_array_set_size(workers, 0);
     nc_central_free(central);

@@ -17,6 +17,7 @@ static const struct {
     { "up", nc_cmd_up, "central node and a local worker in one process (SQLite, embedded queue)" },
     { "serve", nc_cmd_serve, "the central node alone (API, store, scheduler)" },
     { "worker", nc_cmd_worker, "a satellite worker for one host" },
+    { "market", nc_cmd_market, "the market: web UI and /market/v1 in front of backends" },
     { "purge", nc_cmd_purge, "remove every domain and file of a cloud (its state dir)" },
 };
 

@@ -1,0 +1,62 @@
+/* allocations.h: what an active contract holds on its backend, and the
+ * market's proxy to it.
+ *
+ * For a compute offer the allocation is a VM (POST /v1/vms) named
+ * "m-" + the first 12 hex digits of the contract id, in the backend
+ * token's project, created stopped unless the contract's config asks to
+ * start it.  For a storage offer it is a volume when the backend has
+ * /v1/volumes; a backend without that API gets nothing created, and the
+ * allocation says so (state "unsupported", never metered).
+ *
+ *   desired present:  creating -> (mirror of the backend's VM state:
+ *                     building, running, stopped, error)
+ *                     creating -> failed        the backend refused
+ *                     any      -> lost          the VM vanished
+ *   desired absent:   deleting -> deleted
+ *
+ * A job per allocation ("alloc:ID") reconciles the two, idempotently: a
+ * create that may have happened before a crash is found by its name.
+ * The consumer's start, stop, reboot, rescale and console go through the
+ * market to the backend with the backend's token, which the consumer never
+ * sees.
+ */
+#pragma once
+
+#include "market_priv.h"
+
+/* Inside a transaction: the allocation of a contract that became active. */
+int nc_market_allocation_create_row(NcMarket *m, const char *contract, GError **err);
+
+/* Inside a transaction: the contract ended; the allocation must go. */
+int nc_market_allocation_release(NcMarket *m, const char *contract, GError **err);
+
+/* Returns: (transfer full): the allocation of @contract as JSON, or JSON
+ * null when it has none. */
+json_t *nc_market_allocation_of_contract(NcMarket *m, const char *contract);
+
+/* GET /market/v1/allocations: the caller's (as consumer). */
+json_t *nc_market_allocation_list(NcMarket *m, const NcMarketCaller *caller, GError **err);
+
+/* GET /market/v1/allocations/{id}: the consumer's only. */
+json_t *nc_market_allocation_get(NcMarket *m, const NcMarketCaller *caller, const char *id,
+                                 GError **err);
+
+/* POST /market/v1/allocations/{id}/actions {"action": start|stop|reboot|force-stop}. */
+json_t *nc_market_allocation_action(NcMarket *m, const NcMarketCaller *caller, const char *id,
+                                    json_t *body, GError **err);
+
+/* PATCH /market/v1/allocations/{id} {"units"?, "cpu_priority"?}: rescale in
+ * place (the VM follows live) and re-meter from this second. */
+json_t *nc_market_allocation_update(NcMarket *m, const NcMarketCaller *caller, const char *id,
+                                    json_t *body, GError **err);
+
+/* GET /market/v1/allocations/{id}/console: the VM's serial console log. */
+json_t *nc_market_allocation_console(NcMarket *m, const NcMarketCaller *caller, const char *id,
+                                     GError **err);
+
+/* Job: reconciles one allocation with its backend. */
+void nc_market_allocation_job(NcMarket *m, const char *id);
+
+/* Submits jobs for allocations that need one.  @all: every live
+ * allocation (a periodic refresh), else only those in transition. */
+void nc_market_allocations_tick(NcMarket *m, bool all);
