@@ -2,9 +2,9 @@
 
 A provider registers, becomes a provider, registers the local backend and
 publishes an offer; a buyer registers, bids, wins, starts the VM, watches
-the price chart move when a rival bids, and stops the VM.  Screenshots of
-the main pages go to docs/screenshots/ (set NESTCLOUD_SCREENSHOTS=0 to
-skip writing them).
+the price chart move when a rival bids, and stops the VM.  With
+NESTCLOUD_SCREENSHOTS=1 it refreshes the screenshots of the main pages in
+docs/screenshots/.
 """
 import os
 import shutil
@@ -20,7 +20,8 @@ from test_market_helpers import IBAN, Market, MarketUser, backend_cloud
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service          # noqa: E402
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import (NoSuchElementException,  # noqa: E402
+                                        StaleElementReferenceException)
 from selenium.webdriver.common.by import By                   # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
@@ -118,7 +119,7 @@ def browser(market):
 
 
 def shot(d, name):
-    if os.environ.get("NESTCLOUD_SCREENSHOTS", "1") == "0":
+    if os.environ.get("NESTCLOUD_SCREENSHOTS", "0") != "1":   # docs/screenshots: on request
         return
     os.makedirs(SHOTS, exist_ok=True)
     d.execute_script("window.scrollTo(0, 0)")
@@ -127,7 +128,11 @@ def shot(d, name):
 
 def wait(d, what, fn, timeout=60):
     try:
-        return WebDriverWait(d, timeout, poll_frequency=0.2).until(lambda _: fn())
+        # the pages re-render on every server-sent event: an element found a
+        # moment ago may be gone, which is a reason to look again, not to fail
+        return WebDriverWait(d, timeout, poll_frequency=0.2,
+                             ignored_exceptions=(StaleElementReferenceException,
+                                                 NoSuchElementException)).until(lambda _: fn())
     except Exception as e:
         raise AssertionError(f"timed out waiting for {what} on {d.current_url}; the page "
                              f"says:\n{page_text(d)}\nconsole: {d.get_log('browser')}") from e
