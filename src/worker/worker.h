@@ -30,6 +30,10 @@ typedef struct {
     const char *host_name;
     int lanes;                 /* parallel command lanes, >= 1 */
     int heartbeat_ms;
+    /* when set, every heartbeat also writes the domains it reports to this
+     * file (JSON, replaced atomically): how tests see a simulated host's
+     * in-process libvirt state from outside */
+    const char *domains_file;
 } NcWorkerConfig;
 
 /**
