@@ -1,10 +1,10 @@
 /* bench/queue.c: what the bus costs a command, RabbitMQ against the
  * embedded queue, in the same run.
  *
- *   build/bench/bench_queue [-n 10000] [-s 512] [--url amqp://...]
+ *   build/bench/bench_queue [-n 10000] [-s 512] [-p 1] [--url amqp://...]
  *
  * For each bus, on a fresh topic:
- *   throughput  one thread publishes N messages (publish returns once the
+ *   throughput  P threads (-p) publish N messages in all (publish returns once the
  *               bus holds the message: the broker's confirm for RabbitMQ,
  *               the commit for the embedded queue) while another receives
  *               and acknowledges them; messages per second from the first
@@ -39,9 +39,9 @@ typedef struct {
 typedef struct {
     NcBus *bus;
     const char *topic;
-    int n;
+    int first, n;            /* this publisher's sequence numbers */
     int size;
-    int64_t *sent_us;
+    int64_t *sent_us;        /* shared by all publishers */
 } Load;
 
 static char *
@@ -90,7 +90,7 @@ static gpointer
 load_publish(gpointer data)
 {
     Load *l = data;
-    for (int i = 0; i < l->n; i++) {
+    for (int i = l->first; i < l->first + l->n; i++) {
         g_autofree char *body = make_body(i, l->size);
         g_autoptr(GError) err = NULL;
         __atomic_store_n(&l->sent_us[i], g_get_monotonic_time(), __ATOMIC_RELEASE);
@@ -101,7 +101,7 @@ load_publish(gpointer data)
 }
 
 static void
-run_bus(Result *r, NcBus *bus, const char *topic_base, int n, int size)
+run_bus(Result *r, NcBus *bus, const char *topic_base, int n, int size, int publishers)
 {
     g_autofree char *topic = g_strdup_printf("%s.%08x", topic_base, g_random_int());
     g_autoptr(GError) err = NULL;
@@ -118,11 +118,17 @@ run_bus(Result *r, NcBus *bus, const char *topic_base, int n, int size)
     }
 
     /* throughput, and latency under that load */
-    Load l = { .bus = bus, .topic = topic, .n = n, .size = size,
-               .sent_us = g_new0(int64_t, n) };
+    int64_t *sent_us = g_new0(int64_t, n);
+    Load *loads = g_new0(Load, publishers);
+    GThread **pubs = g_new0(GThread *, publishers);
     int64_t *loaded = g_new(int64_t, n);
     int64_t t0 = g_get_monotonic_time();
-    GThread *pub = g_thread_new("publisher", load_publish, &l);
+    for (int k = 0; k < publishers; k++) {
+        loads[k] = (Load){ .bus = bus, .topic = topic, .size = size, .sent_us = sent_us,
+                           .first = k * (n / publishers),
+                           .n = k == publishers - 1 ? n - k * (n / publishers) : n / publishers };
+        pubs[k] = g_thread_new("publisher", load_publish, &loads[k]);
+    }
     for (int got = 0; got < n;) {
         NcMessage *m = NULL;
         int rc = nc_bus_receive(bus, topic, 10000, &m, &err);
@@ -134,13 +140,16 @@ run_bus(Result *r, NcBus *bus, const char *topic_base, int n, int size)
         int seq = body_seq(m->body);
         if (seq < 0 || seq >= n)
             die("receive: a message that is not ours", NULL);
-        loaded[got++] = now - __atomic_load_n(&l.sent_us[seq], __ATOMIC_ACQUIRE);
+        loaded[got++] = now - __atomic_load_n(&sent_us[seq], __ATOMIC_ACQUIRE);
         if (nc_bus_ack(bus, m, &err) < 0)
             die("ack", err);
         nc_message_free(m);
     }
     int64_t elapsed = g_get_monotonic_time() - t0;
-    g_thread_join(pub);
+    for (int k = 0; k < publishers; k++)
+        g_thread_join(pubs[k]);
+    g_free(pubs);
+    g_free(loads);
     r->throughput = (double)n * G_USEC_PER_SEC / (double)elapsed;
     r->loaded_p50_ms = percentile_ms(loaded, n, 0.50);
     r->loaded_p99_ms = percentile_ms(loaded, n, 0.99);
@@ -171,7 +180,7 @@ run_bus(Result *r, NcBus *bus, const char *topic_base, int n, int size)
     g_free(lat);
     g_free(pub_lat);
     g_free(loaded);
-    g_free(l.sent_us);
+    g_free(sent_us);
 }
 
 /* ---- a private broker ---- */
@@ -219,10 +228,13 @@ main(int argc, char **argv)
 {
     int n = 10000;
     int size = 512;
+    int publishers = 1;
     g_autofree char *url = NULL;
     GOptionEntry entries[] = {
         { "messages", 'n', 0, G_OPTION_ARG_INT, &n, "messages per measurement (10000)", "N" },
         { "size", 's', 0, G_OPTION_ARG_INT, &size, "message size in bytes (512)", "BYTES" },
+        { "publishers", 'p', 0, G_OPTION_ARG_INT, &publishers,
+          "publisher threads sharing the bus in the throughput run (1)", "P" },
         { "url", 0, 0, G_OPTION_ARG_STRING, &url, "RabbitMQ to use instead of a private node",
           "amqp://..." },
         { NULL },
@@ -232,8 +244,12 @@ main(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     if (!g_option_context_parse(ctx, &argc, &argv, &err))
         die("options", err);
-    if (n < 10 || size < 32 || size > 1024 * 1024)
-        die("options", NULL);
+    if (n < 10 || size < 32 || size > 1024 * 1024 || publishers < 1 || publishers > 256 ||
+        publishers > n) {
+        fprintf(stderr, "bench_queue: need -n >= 10, 32 <= -s <= 1048576 and"
+                        " 1 <= -p <= min(256, n)\n");
+        return 2;
+    }
 
     g_autofree char *dir = g_dir_make_tmp("nc-bench-queue-XXXXXX", NULL);
     Result local = { .name = "local" };
@@ -245,7 +261,7 @@ main(int argc, char **argv)
         NcBus *bus = nc_bus_open("local", st, &err);
         if (!bus)
             die("local bus", err);
-        run_bus(&local, bus, "bench", n, size);
+        run_bus(&local, bus, "bench", n, size, publishers);
         nc_bus_close(bus);
         nc_store_close(st);
     }
@@ -272,7 +288,7 @@ main(int argc, char **argv)
         NcBus *bus = nc_bus_open(url, NULL, &err);
         if (!bus)
             die("amqp bus", err);
-        run_bus(&amqp, bus, "bench", n, size);
+        run_bus(&amqp, bus, "bench", n, size, publishers);
         nc_bus_close(bus);
         have_amqp = true;
     }
@@ -284,8 +300,8 @@ main(int argc, char **argv)
     }
 #endif
 
-    printf("bus queue: %d messages of %d bytes; one publisher thread, one consumer acking\n",
-           n, size);
+    printf("bus queue: %d messages of %d bytes; %d publisher thread(s), one consumer acking\n",
+           n, size, publishers);
     printf("| bus   | msg/s      | p50 ms   | p99 ms   | publish p50 | loaded p50 | loaded p99 |\n");
     printf("| ----- | ---------- | -------- | -------- | ----------- | ---------- | ---------- |\n");
     print_row(&local);

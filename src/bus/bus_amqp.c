@@ -54,6 +54,8 @@
 #define NC_AMQP_HEARTBEAT_S 10
 #define NC_AMQP_FRAME_MAX 131072
 #define NC_AMQP_PREFETCH 256
+/* messages published together under one round of confirms, at most */
+#define NC_AMQP_MAX_BATCH 512
 #define NC_AMQP_MAX_BODY (1024 * 1024)
 /* queue names are AMQP short strings; "dead." must still fit in front */
 #define NC_AMQP_MAX_TOPIC 250
@@ -102,6 +104,11 @@ typedef struct {
 
     NcAmqpLink pub;
     uint64_t pub_seq;              /* publish sequence number of pub's channel */
+
+    GMutex out_lock;               /* guards the three below */
+    GCond out_cond;                /* a flush ended */
+    GPtrArray *outq;               /* NcAmqpOut waiting for the next flush */
+    bool flushing;                 /* a publish() is flushing */
 
     NcAmqpLink cons;               /* its lock also guards what follows */
     GCond arrived;                 /* a delivery was sorted, or cons dropped */
@@ -763,6 +770,9 @@ nc_amqp_free(NcAmqpBus *ab)
     g_hash_table_destroy(ab->unacked);
     g_array_unref(ab->retries);
     g_cond_clear(&ab->arrived);
+    g_ptr_array_unref(ab->outq);
+    g_mutex_clear(&ab->out_lock);
+    g_cond_clear(&ab->out_cond);
     if (ab->wake_fd >= 0)
         close(ab->wake_fd);
     /* the URL holds the password */
@@ -782,6 +792,9 @@ nc_amqp_open(NcBus *bus, const char *target, GError **err)
     nc_amqp_link_init(&ab->pub, "publisher");
     nc_amqp_link_init(&ab->cons, "consumer");
     g_cond_init(&ab->arrived);
+    g_mutex_init(&ab->out_lock);
+    g_cond_init(&ab->out_cond);
+    ab->outq = g_ptr_array_new();
     ab->consumed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, nc_amqp_queue_free);
     ab->unacked = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     ab->retries = g_array_new(FALSE, FALSE, sizeof(NcAmqpRetry));
@@ -847,24 +860,71 @@ nc_amqp_declare(NcBus *bus, const char *topic, bool consume, GError **err)
     return rc;
 }
 
-/* Waits for the broker's verdict on publish number @seq.  pub's lock is
- * held and it is up.  A timeout drops the connection: its verdict would
- * come too late to mean anything. */
+/* Publishes @n messages back to back, then waits for the broker's
+ * verdicts on all of them: one round trip of confirms for the lot instead
+ * of one per message.  ret_ok[i] is set for each message the broker
+ * confirmed.  A basic.return (no queue took a message) cannot be matched
+ * to its message, so it leaves the whole batch unconfirmed.  Returns 0, or
+ * -1 when the connection failed (some messages may still be confirmed). */
 static int
-nc_amqp_wait_confirm(NcAmqpBus *ab, const char *topic, uint64_t seq, GError **err)
+nc_amqp_publish_many(NcBus *bus, int n, const char *const *topics, const char *const *bodies,
+                     bool *ret_ok, GError **err)
 {
+    NcAmqpBus *ab = bus->impl;
     NcAmqpLink *l = &ab->pub;
-    int64_t deadline = nc_mono_us() + NC_AMQP_CONFIRM_TIMEOUT_US;
-    bool returned = false;
+    int rc = -1;
 
-    for (;;) {
+    if (n <= 0)
+        return 0;
+    g_autofree bool *settled = g_new0(bool, (gsize)n);
+    for (int i = 0; i < n; i++) {
+        ret_ok[i] = false;
+        if (nc_amqp_check_topic(topics[i], err) < 0)
+            return -1;
+        if (strlen(bodies[i]) > NC_AMQP_MAX_BODY) {
+            nc_error_set(err, NC_ERR_TOO_LARGE, "a message of %zu bytes is over the bus's"
+                         " limit of %d", strlen(bodies[i]), NC_AMQP_MAX_BODY);
+            return -1;
+        }
+    }
+    g_mutex_lock(&l->lock);
+    if (nc_amqp_connect(ab, l, err) < 0)
+        goto out;
+    for (int i = 0; i < n; i++)
+        if (nc_amqp_declare_topic(ab, l, topics[i], err) < 0)
+            goto out;
+    amqp_basic_properties_t props = {
+        ._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG,
+        .content_type = amqp_cstring_bytes("application/json"),
+        .delivery_mode = AMQP_DELIVERY_PERSISTENT,
+    };
+    uint64_t first = ab->pub_seq + 1;
+    for (int i = 0; i < n; i++) {
+        amqp_bytes_t bytes = { .len = strlen(bodies[i]), .bytes = (void *)bodies[i] };
+        int status = amqp_basic_publish(l->conn, NC_AMQP_CHANNEL, amqp_empty_bytes,
+                                        amqp_cstring_bytes(topics[i]), 1, 0, &props, bytes);
+        if (status != AMQP_STATUS_OK) {
+            nc_amqp_status_error(ab, status, "cannot publish", err);
+            nc_amqp_drop(ab, l);
+            goto out;
+        }
+        ab->pub_seq++;
+    }
+    nc_fault_point("amqp-before-confirm");
+
+    uint64_t last = ab->pub_seq;
+    int pending = n;
+    bool returned = false, nacked = false;
+    int64_t deadline = nc_mono_us() + NC_AMQP_CONFIRM_TIMEOUT_US;
+    while (pending > 0) {
         int64_t left = deadline - nc_mono_us();
         if (left <= 0) {
             nc_error_set(err, NC_ERR_UNAVAILABLE,
-                         "RabbitMQ at %s did not confirm a message to '%s' within %d s",
-                         ab->where, topic, (int)(NC_AMQP_CONFIRM_TIMEOUT_US / G_USEC_PER_SEC));
+                         "RabbitMQ at %s did not confirm %d of %d messages within %d s",
+                         ab->where, pending, n,
+                         (int)(NC_AMQP_CONFIRM_TIMEOUT_US / G_USEC_PER_SEC));
             nc_amqp_drop(ab, l);
-            return -1;
+            goto out;
         }
         struct timeval tv = { .tv_sec = left / G_USEC_PER_SEC,
                               .tv_usec = left % G_USEC_PER_SEC };
@@ -875,94 +935,155 @@ nc_amqp_wait_confirm(NcAmqpBus *ab, const char *topic, uint64_t seq, GError **er
         if (status != AMQP_STATUS_OK) {
             nc_amqp_status_error(ab, status, "cannot publish", err);
             nc_amqp_drop(ab, l);
-            return -1;
+            goto out;
         }
         if (f.frame_type != AMQP_FRAME_METHOD)
             continue;
+        uint64_t tag = 0;
+        bool multiple = false, ack = false;
         switch (f.payload.method.id) {
         case AMQP_BASIC_ACK_METHOD: {
             amqp_basic_ack_t *a = f.payload.method.decoded;
-            if (a->delivery_tag < seq)
-                break;   /* an earlier message's, already answered */
-            amqp_maybe_release_buffers(l->conn);
-            if (returned) {
-                /* routed nowhere: the queue went away after we declared it */
-                g_hash_table_remove(l->declared, topic);
-                nc_error_set(err, NC_ERR_UNAVAILABLE,
-                             "RabbitMQ at %s has no queue '%s' to take the message",
-                             ab->where, topic);
-                return -1;
-            }
-            return 0;
+            tag = a->delivery_tag;
+            multiple = a->multiple;
+            ack = true;
+            break;
         }
         case AMQP_BASIC_NACK_METHOD: {
             amqp_basic_nack_t *a = f.payload.method.decoded;
-            if (a->delivery_tag < seq)
-                break;
-            amqp_maybe_release_buffers(l->conn);
-            nc_error_set(err, NC_ERR_UNAVAILABLE,
-                         "RabbitMQ at %s refused a message to '%s'", ab->where, topic);
-            return -1;
+            tag = a->delivery_tag;
+            multiple = a->multiple;
+            break;
         }
         case AMQP_BASIC_RETURN_METHOD: {
             amqp_message_t m;
             amqp_rpc_reply_t r = amqp_read_message(l->conn, f.channel, &m, 0);
             if (nc_amqp_check_reply(ab, r, "cannot publish", err) < 0) {
                 nc_amqp_drop(ab, l);
-                return -1;
+                goto out;
             }
             amqp_destroy_message(&m);
             returned = true;
-            break;
+            continue;
         }
         case AMQP_CHANNEL_CLOSE_METHOD:
         case AMQP_CONNECTION_CLOSE_METHOD:
             nc_amqp_close_error(ab, &f, "cannot publish", err);
             nc_amqp_drop(ab, l);
-            return -1;
+            goto out;
         default:
-            break;
+            continue;
+        }
+        /* the verdicts on [lo, hi] of this batch */
+        uint64_t hi = MIN(tag, last);
+        uint64_t lo = multiple ? first : tag;
+        for (uint64_t seq = MAX(lo, first); seq <= hi; seq++) {
+            int i = (int)(seq - first);
+            if (settled[i])
+                continue;
+            /* a nack is a verdict too: that message is not held */
+            settled[i] = true;
+            ret_ok[i] = ack;
+            pending--;
+            nacked = nacked || !ack;
         }
     }
+    amqp_maybe_release_buffers(l->conn);
+    if (returned) {
+        for (int i = 0; i < n; i++)
+            ret_ok[i] = false;
+        g_hash_table_remove_all(l->declared);
+        nc_error_set(err, NC_ERR_UNAVAILABLE,
+                     "RabbitMQ at %s had no queue for a message of a batch", ab->where);
+        goto out;
+    }
+    if (nacked) {
+        nc_error_set(err, NC_ERR_UNAVAILABLE, "RabbitMQ at %s refused messages of a batch",
+                     ab->where);
+        goto out;
+    }
+    rc = 0;
+out:
+    g_mutex_unlock(&l->lock);
+    return rc;
 }
 
+/* One publish() waiting for the broker. */
+typedef struct {
+    const char *topic;
+    const char *body;
+    int state;          /* 0 waiting, 1 confirmed, -1 failed */
+    GError *error;      /* when failed */
+} NcAmqpOut;
+
+/* Publishes one message and returns once the broker confirmed it.  Callers
+ * on many threads share the publisher connection by group commit: the
+ * first to come flushes everything queued so far under one round of
+ * confirms (nc_amqp_publish_many), and those that queue meanwhile go out
+ * together in the next flush.  One message per round trip would cap a
+ * worker of many hosts at a few hundred messages a second. */
 static int
 nc_amqp_publish(NcBus *bus, const char *topic, const char *body, GError **err)
 {
     NcAmqpBus *ab = bus->impl;
-    NcAmqpLink *l = &ab->pub;
-    size_t len = strlen(body);
-    int rc = -1;
+    NcAmqpOut o = { .topic = topic, .body = body };
 
     if (nc_amqp_check_topic(topic, err) < 0)
         return -1;
+    size_t len = strlen(body);
     if (len > NC_AMQP_MAX_BODY) {
         nc_error_set(err, NC_ERR_TOO_LARGE, "a message of %zu bytes is over the bus's"
                      " limit of %d", len, NC_AMQP_MAX_BODY);
         return -1;
     }
-    g_mutex_lock(&l->lock);
-    if (nc_amqp_connect(ab, l, err) < 0 || nc_amqp_declare_topic(ab, l, topic, err) < 0)
-        goto out;
-    amqp_basic_properties_t props = {
-        ._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG,
-        .content_type = amqp_cstring_bytes("application/json"),
-        .delivery_mode = AMQP_DELIVERY_PERSISTENT,
-    };
-    amqp_bytes_t bytes = { .len = len, .bytes = (void *)body };
-    int status = amqp_basic_publish(l->conn, NC_AMQP_CHANNEL, amqp_empty_bytes,
-                                    amqp_cstring_bytes(topic), 1, 0, &props, bytes);
-    if (status != AMQP_STATUS_OK) {
-        nc_amqp_status_error(ab, status, "cannot publish", err);
-        nc_amqp_drop(ab, l);
-        goto out;
+    g_mutex_lock(&ab->out_lock);
+    g_ptr_array_add(ab->outq, &o);
+    while (o.state == 0) {
+        if (ab->flushing) {
+            g_cond_wait(&ab->out_cond, &ab->out_lock);
+            continue;
+        }
+        ab->flushing = true;
+        GPtrArray *batch = ab->outq;
+        ab->outq = g_ptr_array_new();
+        g_mutex_unlock(&ab->out_lock);
+
+        int n = MIN((int)batch->len, NC_AMQP_MAX_BATCH);
+        g_autofree const char **topics = g_new(const char *, n);
+        g_autofree const char **bodies = g_new(const char *, n);
+        g_autofree bool *ok = g_new0(bool, n);
+        for (int i = 0; i < n; i++) {
+            NcAmqpOut *m = g_ptr_array_index(batch, i);
+            topics[i] = m->topic;
+            bodies[i] = m->body;
+        }
+        GError *ferr = NULL;
+        nc_amqp_publish_many(bus, n, topics, bodies, ok, &ferr);
+
+        g_mutex_lock(&ab->out_lock);
+        for (int i = 0; i < n; i++) {
+            NcAmqpOut *m = g_ptr_array_index(batch, i);
+            m->state = ok[i] ? 1 : -1;
+            if (!ok[i])
+                m->error = ferr ? g_error_copy(ferr)
+                                : g_error_new(NC_ERROR, NC_ERR_UNAVAILABLE,
+                                              "RabbitMQ at %s did not confirm a message",
+                                              ab->where);
+        }
+        /* over the batch limit: back to the front of the queue */
+        for (guint i = (guint)n; i < batch->len; i++)
+            g_ptr_array_insert(ab->outq, (gint)(i - (guint)n), g_ptr_array_index(batch, i));
+        g_ptr_array_unref(batch);
+        g_clear_error(&ferr);
+        ab->flushing = false;
+        g_cond_broadcast(&ab->out_cond);
     }
-    uint64_t seq = ++ab->pub_seq;
-    nc_fault_point("amqp-before-confirm");
-    rc = nc_amqp_wait_confirm(ab, topic, seq, err);
-out:
-    g_mutex_unlock(&l->lock);
-    return rc;
+    g_mutex_unlock(&ab->out_lock);
+    if (o.state < 0) {
+        g_propagate_error(err, o.error);
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -1063,6 +1184,7 @@ const NcBusDriver nc_bus_amqp_driver = {
     .close = nc_amqp_close,
     .declare = nc_amqp_declare,
     .publish = nc_amqp_publish,
+    .publish_many = nc_amqp_publish_many,
     .receive = nc_amqp_receive,
     .ack = nc_amqp_ack,
     .retry = nc_amqp_retry,

@@ -455,7 +455,7 @@ def test_rabbitmq_restart_with_creates_in_flight(sim):
 
     def load():
         i = 0
-        while not done.is_set() and i < 600:
+        while not done.is_set() and i < 3000:
             # the API keeps accepting while the broker is away: the command
             # waits in the store's outbox.  Once the hosts' silence passes
             # --host-timeout they count as down, and a create has nowhere
