@@ -31,6 +31,24 @@ from test_amqp import Broker, Worker  # noqa: E402
 from common import record  # noqa: E402
 
 
+def _proc_cpu(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def cpu_seconds(cloud, workers, broker):
+    """utime+stime so far of the central node, the workers and the broker."""
+    out = {"serve": _proc_cpu(cloud.proc.pid),
+           "workers": sum(_proc_cpu(w.proc.pid) for w in workers)}
+    r = subprocess.run(["pgrep", "-f", f"beam.smp.*{broker.dir}"], capture_output=True, text=True)
+    out["rabbitmq"] = sum(_proc_cpu(int(p)) for p in r.stdout.split())
+    return out
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
     hosts = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
@@ -81,6 +99,7 @@ def main():
                 accepted[k] += 1
             conn.close()
 
+        cpu0 = cpu_seconds(cloud, workers, broker)
         t0 = time.monotonic()
         ts = [threading.Thread(target=post, args=(k,)) for k in range(threads)]
         for t in ts:
@@ -98,6 +117,7 @@ def main():
             return r >= n
         wait_for(f"{n} VMs running", running, timeout=7200, interval=2)
         t_run = time.monotonic() - t0
+        cpu1 = cpu_seconds(cloud, workers, broker)
         for t in ts:
             t.join()
         t_accept = max(p[0] for p in progress if p[1] < n) if any(p[1] < n for p in progress) \
@@ -110,11 +130,15 @@ def main():
             "vms_per_second": round(n / t_run, 1),
             "intake_seconds_upper_bound": t_accept,
             "nomad_c1m_anchor_per_second": 3750,
+            # CPU seconds spent during the run, by process (2 cores shared)
+            "cpu_seconds": {k: round(cpu1[k] - cpu0.get(k, 0), 1) for k in cpu1},
+            "load_average_1min_at_end": os.getloadavg()[0],
         }
         record("c1m_amqp", result)
     finally:
         for w in workers:
             w.stop()
+            shutil.rmtree(w.state, ignore_errors=True)
         cloud.destroy()
         broker.destroy()
         if pg_dir:

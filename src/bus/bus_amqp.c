@@ -83,6 +83,14 @@ typedef struct {
     int64_t next_beat_us;          /* our next heartbeat frame */
 } NcAmqpLink;
 
+/* Deliveries of one consumed topic, waiting for receive().  Each has its
+ * own condition: a worker of 250 simulated hosts has 250 receivers, and
+ * one delivery must wake one of them, not all. */
+typedef struct {
+    GQueue q;                      /* NcMessage */
+    GCond cond;                    /* a delivery came, the link dropped, or a kick */
+} NcAmqpInbox;
+
 /* A message given back by retry(), to be nacked when due. */
 typedef struct {
     int64_t id;
@@ -111,8 +119,7 @@ typedef struct {
     bool flushing;                 /* a publish() is flushing */
 
     NcAmqpLink cons;               /* its lock also guards what follows */
-    GCond arrived;                 /* a delivery was sorted, or cons dropped */
-    GHashTable *consumed;          /* topic -> GQueue of NcMessage, kept across drops */
+    GHashTable *consumed;          /* topic -> NcAmqpInbox, kept across drops */
     GHashTable *unacked;           /* ids delivered on this connection, not settled */
     int64_t tag_base;              /* ids of this connection start above it */
     uint64_t max_tag;              /* highest delivery tag seen on it */
@@ -245,11 +252,13 @@ nc_amqp_drop(NcAmqpBus *ab, NcAmqpLink *l)
         g_hash_table_remove_all(ab->unacked);
         g_array_set_size(ab->retries, 0);
         GHashTableIter it;
-        gpointer q;
+        gpointer v;
         g_hash_table_iter_init(&it, ab->consumed);
-        while (g_hash_table_iter_next(&it, NULL, &q))
-            g_queue_clear_full(q, nc_amqp_free_message);
-        g_cond_broadcast(&ab->arrived);
+        while (g_hash_table_iter_next(&it, NULL, &v)) {
+            NcAmqpInbox *in = v;
+            g_queue_clear_full(&in->q, nc_amqp_free_message);
+            g_cond_broadcast(&in->cond);
+        }
     }
     nc_amqp_wake(ab);
 }
@@ -483,9 +492,9 @@ nc_amqp_sort(NcAmqpBus *ab, const amqp_envelope_t *env)
     uint64_t tag = env->delivery_tag;
     ab->max_tag = MAX(ab->max_tag, tag);
     g_autofree char *topic = g_strndup(env->consumer_tag.bytes, env->consumer_tag.len);
-    GQueue *q = g_hash_table_lookup(ab->consumed, topic);
+    NcAmqpInbox *in = g_hash_table_lookup(ab->consumed, topic);
 
-    if (!q) {
+    if (!in) {
         /* not a consumer of ours: let someone else have it */
         amqp_basic_reject(conn, NC_AMQP_CHANNEL, tag, 1);
         return;
@@ -500,7 +509,8 @@ nc_amqp_sort(NcAmqpBus *ab, const amqp_envelope_t *env)
     m->topic = g_steal_pointer(&topic);
     m->body = g_strndup(env->message.body.bytes, env->message.body.len);
     m->attempts = nc_amqp_attempts(&env->message.properties, env->redelivered);
-    g_queue_push_tail(q, m);
+    g_queue_push_tail(&in->q, m);
+    g_cond_broadcast(&in->cond);
     g_hash_table_add(ab->unacked, g_memdup2(&m->id, sizeof(m->id)));
 }
 
@@ -511,7 +521,6 @@ nc_amqp_pump(NcAmqpBus *ab, GError **err)
 {
     NcAmqpLink *l = &ab->cons;
     struct timeval zero = { 0 };
-    bool sorted = false;
     int rc = 0;
     int n;
 
@@ -522,7 +531,6 @@ nc_amqp_pump(NcAmqpBus *ab, GError **err)
         if (r.reply_type == AMQP_RESPONSE_NORMAL) {
             nc_amqp_sort(ab, &env);
             amqp_destroy_envelope(&env);
-            sorted = true;
             continue;
         }
         if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
@@ -567,8 +575,6 @@ nc_amqp_pump(NcAmqpBus *ab, GError **err)
     }
     if (l->conn)
         amqp_maybe_release_buffers(l->conn);
-    if (sorted)
-        g_cond_broadcast(&ab->arrived);
     if (n == NC_AMQP_PREFETCH)
         nc_amqp_wake(ab);   /* more may be buffered with the socket quiet */
     return rc;
@@ -584,7 +590,10 @@ nc_amqp_consume(NcAmqpBus *ab, const char *topic, GError **err)
         return 0;
     if (nc_amqp_basic_consume(ab, topic, err) < 0)
         return -1;
-    g_hash_table_insert(ab->consumed, g_strdup(topic), g_queue_new());
+    NcAmqpInbox *in = g_new0(NcAmqpInbox, 1);
+    g_queue_init(&in->q);
+    g_cond_init(&in->cond);
+    g_hash_table_insert(ab->consumed, g_strdup(topic), in);
     return 0;
 }
 
@@ -749,9 +758,12 @@ nc_amqp_link_clear(NcAmqpBus *ab, NcAmqpLink *l)
 }
 
 static void
-nc_amqp_queue_free(gpointer q)
+nc_amqp_inbox_free(gpointer p)
 {
-    g_queue_free_full(q, nc_amqp_free_message);
+    NcAmqpInbox *in = p;
+    g_queue_clear_full(&in->q, nc_amqp_free_message);
+    g_cond_clear(&in->cond);
+    g_free(in);
 }
 
 static void
@@ -769,7 +781,6 @@ nc_amqp_free(NcAmqpBus *ab)
     g_hash_table_destroy(ab->consumed);
     g_hash_table_destroy(ab->unacked);
     g_array_unref(ab->retries);
-    g_cond_clear(&ab->arrived);
     g_ptr_array_unref(ab->outq);
     g_mutex_clear(&ab->out_lock);
     g_cond_clear(&ab->out_cond);
@@ -791,11 +802,10 @@ nc_amqp_open(NcBus *bus, const char *target, GError **err)
     ab->url_len = strlen(target);
     nc_amqp_link_init(&ab->pub, "publisher");
     nc_amqp_link_init(&ab->cons, "consumer");
-    g_cond_init(&ab->arrived);
     g_mutex_init(&ab->out_lock);
     g_cond_init(&ab->out_cond);
     ab->outq = g_ptr_array_new();
-    ab->consumed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, nc_amqp_queue_free);
+    ab->consumed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, nc_amqp_inbox_free);
     ab->unacked = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     ab->retries = g_array_new(FALSE, FALSE, sizeof(NcAmqpRetry));
     ab->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1101,7 +1111,8 @@ nc_amqp_receive(NcBus *bus, const char *topic, int timeout_ms, NcMessage **ret,
     rc = nc_amqp_consume(ab, topic, err);
     if (rc < 0)
         goto out;
-    GQueue *q = g_hash_table_lookup(ab->consumed, topic);
+    NcAmqpInbox *in = g_hash_table_lookup(ab->consumed, topic);
+    GQueue *q = &in->q;
     uint64_t generation = l->generation;
     for (;;) {
         NcMessage *m = g_queue_pop_head(q);
@@ -1122,7 +1133,7 @@ nc_amqp_receive(NcBus *bus, const char *topic, int timeout_ms, NcMessage **ret,
             rc = -1;
             break;
         }
-        if (!g_cond_wait_until(&ab->arrived, &l->lock, deadline)) {
+        if (!g_cond_wait_until(&in->cond, &l->lock, deadline)) {
             m = g_queue_pop_head(q);
             if (m)
                 *ret = m;
@@ -1174,7 +1185,11 @@ nc_amqp_kick(NcBus *bus)
     NcAmqpBus *ab = bus->impl;
     g_mutex_lock(&ab->cons.lock);
     ab->kicked = true;
-    g_cond_broadcast(&ab->arrived);
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, ab->consumed);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_cond_broadcast(&((NcAmqpInbox *)v)->cond);
     g_mutex_unlock(&ab->cons.lock);
 }
 
