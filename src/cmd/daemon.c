@@ -446,6 +446,8 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
 
     nc_log_info("stopping");
     nc_api_stop(api);
+    for (guint i = 0; i < workers->len; i++)
+        nc_worker_request_stop(g_ptr_array_index(workers, i));
     g_ptr_array_set_size(workers, 0);
     nc_central_free(central);
     return 0;

@@ -446,15 +446,23 @@ nc_worker_start(const NcWorkerConfig *cfg, NcBus *bus, NcHv *hv, GError **err)
 }
 
 void
-nc_worker_stop(NcWorker *w)
+nc_worker_request_stop(NcWorker *w)
 {
     if (!w)
         return;
     g_atomic_int_set(&w->stopping, 1);
-    nc_hv_watch(w->hv, NULL, NULL);
     g_mutex_lock(&w->hb_lock);
     g_cond_broadcast(&w->hb_cond);
     g_mutex_unlock(&w->hb_lock);
+}
+
+void
+nc_worker_stop(NcWorker *w)
+{
+    if (!w)
+        return;
+    nc_worker_request_stop(w);
+    nc_hv_watch(w->hv, NULL, NULL);
     if (w->dispatcher)
         g_thread_join(w->dispatcher);
     if (w->heartbeat)

@@ -50,6 +50,11 @@ typedef struct {
  */
 NcWorker *nc_worker_start(const NcWorkerConfig *cfg, NcBus *bus, NcHv *hv, GError **err);
 
+/* Tells the worker's threads to stop, without waiting for them: a process
+ * of many (simulated) workers calls it on all before nc_worker_stop(), so
+ * that their receive timeouts run out together, not one after another. */
+void nc_worker_request_stop(NcWorker *w);
+
 /* Stops the threads (the command in progress finishes first) and frees. */
 void nc_worker_stop(NcWorker *w);
 
