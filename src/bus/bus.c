@@ -145,13 +145,51 @@ nc_outbox_relay(NcBus *bus, NcStore *st, int max, GError **err)
             return -1;
         }
     }
-    for (guint i = 0; i < ids->len; i++) {
-        if (nc_bus_publish(bus, g_ptr_array_index(topics, i), g_ptr_array_index(bodies, i),
-                           err) < 0)
-            return -1;
-        if (nc_store_exec(st, err, "DELETE FROM queue WHERE id = $1",
-                          NC_INT(g_array_index(ids, int64_t, i)), NC_END) < 0)
-            return -1;
+    if (ids->len == 0)
+        return 0;
+    if (!bus->drv->publish_many) {
+        for (guint i = 0; i < ids->len; i++) {
+            if (nc_bus_publish(bus, g_ptr_array_index(topics, i),
+                               g_ptr_array_index(bodies, i), err) < 0)
+                return -1;
+            if (nc_store_exec(st, err, "DELETE FROM queue WHERE id = $1",
+                              NC_INT(g_array_index(ids, int64_t, i)), NC_END) < 0)
+                return -1;
+        }
+        return (int)ids->len;
     }
-    return (int)ids->len;
+    /* one round of confirms for the lot; a row leaves the outbox only once
+     * the broker holds its message (one it does not is sent again later:
+     * commands are idempotent) */
+    g_autofree bool *ok = g_new0(bool, ids->len);
+    GError *perr = NULL;
+    int prc = bus->drv->publish_many(bus, (int)ids->len, (const char *const *)topics->pdata,
+                                     (const char *const *)bodies->pdata, ok, &perr);
+    int sent = 0;
+    {
+        g_auto(NcStoreTxn) txn = { 0 };
+        if (nc_store_txn_begin(&txn, st, err) < 0) {
+            g_clear_error(&perr);
+            return -1;
+        }
+        for (guint i = 0; i < ids->len; i++) {
+            if (!ok[i])
+                continue;
+            if (nc_store_exec(st, err, "DELETE FROM queue WHERE id = $1",
+                              NC_INT(g_array_index(ids, int64_t, i)), NC_END) < 0) {
+                g_clear_error(&perr);
+                return -1;
+            }
+            sent++;
+        }
+        if (nc_store_txn_commit(&txn, err) < 0) {
+            g_clear_error(&perr);
+            return -1;
+        }
+    }
+    if (prc < 0) {
+        g_propagate_error(err, perr);
+        return -1;
+    }
+    return sent;
 }

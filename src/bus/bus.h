@@ -46,6 +46,10 @@ typedef struct {
      * what an earlier consumer of it left unacknowledged */
     int (*declare)(NcBus *bus, const char *topic, bool consume, GError **err);
     int (*publish)(NcBus *bus, const char *topic, const char *body, GError **err);
+    /* optional: publishes @n messages at once and sets ret_ok[i] for each
+     * the bus now holds (the others may or may not have arrived) */
+    int (*publish_many)(NcBus *bus, int n, const char *const *topics,
+                        const char *const *bodies, bool *ret_ok, GError **err);
     /* 1: *ret set; 0: nothing within @timeout_ms; -1: error */
     int (*receive)(NcBus *bus, const char *topic, int timeout_ms, NcMessage **ret,
                    GError **err);

@@ -269,7 +269,14 @@ nc_daemon_start_worker(NcDaemonOptions *o, NcBus *bus, const char *cloud_id,
     NcHv *hv = nc_hv_open(drv, &hc, err);
     if (!hv)
         return NULL;
+    g_autofree char *domains_file = NULL;
+    if (drv == &nc_hv_sim_driver) {
+        g_autofree char *base = g_strconcat(name, ".domains.json", NULL);
+        domains_file = o->sim_hosts > 0 ? g_build_filename(o->state_dir, "sim", base, NULL)
+                                         : g_build_filename(o->state_dir, base, NULL);
+    }
     NcWorkerConfig wc = {
+        .domains_file = domains_file,
         .host_id = host_id,
         .host_name = name,
         .lanes = drv == &nc_hv_sim_driver ? 1 : o->lanes,
@@ -471,6 +478,8 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
     nc_log_info("stopping");
     nc_cmd_market_embedded_stop(market);
     nc_api_stop(api);
+    for (guint i = 0; i < workers->len; i++)
+        nc_worker_request_stop(g_ptr_array_index(workers, i));
     g_ptr_array_set_size(workers, 0);
     nc_central_free(central);
     return 0;

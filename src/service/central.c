@@ -20,6 +20,8 @@
 
 #define NC_EVENTS_KEEP 100000
 #define NC_OPS_KEEP_MS (7LL * 24 * 3600 * 1000)
+/* reports applied in one transaction, at most (a broker's bus) */
+#define NC_CENTRAL_BATCH 256
 
 void
 nc_caller_free(NcCaller *c)
@@ -431,11 +433,49 @@ nc_central_handle(NcCentral *c, NcMessage *msg)
     nc_bus_kick(c->bus);
 }
 
+/* Applies a batch of reports from a broker (not the local bus, whose acks
+ * are rows of the store) in one transaction, then acknowledges them: one
+ * commit for many reports.  When the batch fails as a whole, each report is
+ * applied on its own, so one bad report cannot hold back the others.  A
+ * crash between the commit and the acks redelivers reports that were
+ * applied: applying one twice changes nothing. */
+static void
+nc_central_handle_batch(NcCentral *c, GPtrArray *msgs)
+{
+    g_autoptr(GError) err = NULL;
+    g_auto(NcStoreTxn) txn = { 0 };
+    bool ok = nc_store_txn_begin(&txn, c->store, &err) == 0;
+    for (guint i = 0; ok && i < msgs->len; i++) {
+        NcMessage *msg = g_ptr_array_index(msgs, i);
+        g_autoptr(json_t) body = json_loads(msg->body, 0, NULL);
+        if (!json_is_object(body))
+            nc_log_warn("dropping a report that is not JSON");
+        else if (nc_central_apply(c, body, &err) < 0)
+            ok = false;
+    }
+    if (ok && nc_store_txn_commit(&txn, &err) < 0)
+        ok = false;
+    nc_store_txn_end(&txn);
+    nc__central_sync_hosts(c);
+    if (!ok) {
+        nc_log_debug("a batch of %u reports failed (%s); applying them one by one",
+                     msgs->len, err ? err->message : "unknown error");
+        for (guint i = 0; i < msgs->len; i++)
+            nc_central_handle(c, g_ptr_array_index(msgs, i));
+        return;
+    }
+    for (guint i = 0; i < msgs->len; i++)
+        nc_bus_ack(c->bus, g_ptr_array_index(msgs, i), NULL);
+    nc__central_notify(c);
+    nc_bus_kick(c->bus);
+}
+
 static gpointer
 nc_central_engine(gpointer data)
 {
     NcCentral *c = data;
     int64_t next_reconcile = 0, next_tick = 0;
+    bool local_bus = strcmp(nc_bus_driver_name(c->bus), "local") == 0;
     while (!g_atomic_int_get(&c->stopping)) {
         int64_t now = nc_mono_us();
         if (now >= next_tick) {
@@ -456,8 +496,18 @@ nc_central_engine(gpointer data)
         if (rc < 0) {
             nc_log_warn("cannot receive reports: %s", err->message);
             g_usleep(500 * 1000);
-        } else if (rc > 0) {
+        } else if (rc > 0 && local_bus) {
             nc_central_handle(c, msg);
+        } else if (rc > 0) {
+            /* what else has arrived, without waiting */
+            g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func(
+                (GDestroyNotify)nc_message_free);
+            g_ptr_array_add(batch, g_steal_pointer(&msg));
+            NcMessage *more = NULL;
+            while (batch->len < NC_CENTRAL_BATCH &&
+                   nc_bus_receive(c->bus, NC_TOPIC_CENTRAL, 0, &more, NULL) > 0)
+                g_ptr_array_add(batch, g_steal_pointer(&more));
+            nc_central_handle_batch(c, batch);
         }
         g_autoptr(GError) rerr = NULL;
         if (nc_outbox_relay(c->bus, c->store, 256, &rerr) < 0)
@@ -571,9 +621,15 @@ nc_central_status(NcCentral *c, GError **err)
     g_autoptr(GPtrArray) hosts = nc_store_host_list(c->store, err);
     if (!hosts)
         return NULL;
-    g_autoptr(GPtrArray) vms = nc_store_vm_list(c->store, NULL, NULL, err);
-    if (!vms)
+    /* counted by the store: a status read must not load every VM */
+    json_t *by_state = nc_store_vm_count_by_state(c->store, err);
+    if (!by_state)
         return NULL;
+    int64_t total_vms = 0;
+    const char *state_name;
+    json_t *count;
+    json_object_foreach(by_state, state_name, count)
+        total_vms += json_integer_value(count);
     int64_t up = 0, vcpus = 0, alloc_vcpus = 0, mem = 0, alloc_mem = 0;
     json_t *accels = json_object();
     bool nested = false;
@@ -587,12 +643,6 @@ nc_central_status(NcCentral *c, GError **err)
         alloc_mem += h->alloc_memory_mib;
         json_object_set_new(accels, h->name, json_string(h->accel));
         nested = nested || h->nested;
-    }
-    json_t *by_state = json_object();
-    for (guint i = 0; i < vms->len; i++) {
-        NcVm *vm = g_ptr_array_index(vms, i);
-        const char *s = nc_vm_state_name(vm->state);
-        json_object_set_new(by_state, s, json_integer(nc_json_int(by_state, s, 0) + 1));
     }
     /* the cloud's accelerator: the best any real host has (simulated hosts
      * only when there is nothing else) */
@@ -614,7 +664,7 @@ nc_central_status(NcCentral *c, GError **err)
                      "bus", nc_bus_driver_name(c->bus),
                      "scheduler", nc_sched_policy_name(c->cfg.policy),
                      "hosts", "total", (json_int_t)hosts->len, "up", (json_int_t)up,
-                     "vms", "total", (json_int_t)vms->len, "by_state", by_state,
+                     "vms", "total", (json_int_t)total_vms, "by_state", by_state,
                      "capacity", "vcpus", (json_int_t)vcpus,
                      "allocated_vcpus", (json_int_t)alloc_vcpus,
                      "memory_mib", (json_int_t)mem, "allocated_memory_mib", (json_int_t)alloc_mem);

@@ -296,8 +296,8 @@ nc__reservation_tick(NcCentral *c, GError **err)
             return -1;
         changed = true;
     }
-    /* VMs created with an expiry */
-    g_autoptr(GPtrArray) vms = nc_store_vm_list(c->store, NULL, NULL, err);
+    /* VMs created with an expiry (only those: this runs every second) */
+    g_autoptr(GPtrArray) vms = nc_store_vm_list_expiring(c->store, err);
     if (!vms)
         return -1;
     for (guint i = 0; i < vms->len; i++) {

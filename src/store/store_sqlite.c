@@ -61,7 +61,10 @@ nc_sqlite_open(NcStore *st, const char *target, GError **err)
         "PRAGMA journal_mode=WAL;"
         "PRAGMA synchronous=NORMAL;"
         "PRAGMA foreign_keys=ON;"
-        "PRAGMA temp_store=MEMORY;";
+        "PRAGMA temp_store=MEMORY;"
+        /* scans of big tables (100,000 VMs) from memory, not pread() */
+        "PRAGMA cache_size=-65536;"
+        "PRAGMA mmap_size=1073741824;";
     char *msg = NULL;
     if (sqlite3_exec(s->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
         nc_error_set(err, NC_ERR_UNAVAILABLE, "cannot set up store %s: %s", target, msg);

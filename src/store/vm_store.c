@@ -133,6 +133,39 @@ nc_store_vm_list(NcStore *st, const char *project, const char *host, GError **er
     return nc_vm_rows_collect(r, err);
 }
 
+GPtrArray *
+nc_store_vm_list_expiring(NcStore *st, GError **err)
+{
+    /* the spec holds the key only when an expiry is set; a user's text that
+     * happens to contain it is a harmless false positive */
+    g_autoptr(NcRows) r = nc_store_query(st, err, "SELECT " NC_VM_COLUMNS NC_VM_FROM
+                                         "WHERE v.spec LIKE '%expires_at%'"
+                                         " ORDER BY v.created_at, v.id", NC_END);
+    if (!r)
+        return NULL;
+    return nc_vm_rows_collect(r, err);
+}
+
+json_t *
+nc_store_vm_count_by_state(NcStore *st, GError **err)
+{
+    g_autoptr(NcRows) r = nc_store_query(st, err,
+                                         "SELECT state, COUNT(*) FROM vms GROUP BY state",
+                                         NC_END);
+    if (!r)
+        return NULL;
+    json_t *out = json_object();
+    GError *local = NULL;
+    while (nc_rows_next(r, &local))
+        json_object_set_new(out, nc_rows_text(r, 0), json_integer(nc_rows_int(r, 1)));
+    if (local) {
+        json_decref(out);
+        g_propagate_error(err, local);
+        return NULL;
+    }
+    return out;
+}
+
 int
 nc_store_vm_update(NcStore *st, NcVm *vm, GError **err)
 {

@@ -23,6 +23,14 @@ NcVm *nc_store_vm_get(NcStore *st, const char *project, const char *key, GError 
 GPtrArray *nc_store_vm_list(NcStore *st, const char *project, const char *host,
                             GError **err);
 
+/* Returns: (transfer full) (element-type NcVm): the VMs that may carry an
+ * expiry (expires_at), without reading every VM's spec: a superset, so the
+ * caller still checks spec->expires_at; NULL on failure. */
+GPtrArray *nc_store_vm_list_expiring(NcStore *st, GError **err);
+
+/* Returns: (transfer full): {"state": count} over every VM, or NULL. */
+json_t *nc_store_vm_count_by_state(NcStore *st, GError **err);
+
 /* Writes every mutable field of @vm (state, desired, host, spec and its
  * columns, addresses, placement, error, op) and bumps updated_at. */
 int nc_store_vm_update(NcStore *st, NcVm *vm, GError **err);

@@ -3,6 +3,7 @@
 #include "conf/limits.h"
 #include "util/nc_error.h"
 #include "util/nc_fault.h"
+#include "util/nc_fs.h"
 #include "util/nc_json.h"
 #include "util/nc_log.h"
 #include "util/nc_time.h"
@@ -13,6 +14,7 @@ struct NcWorker {
     char *host_id;
     char *host_name;
     char *topic;
+    char *domains_file;
     int heartbeat_ms;
     NcBus *bus;
     NcHv *hv;
@@ -29,20 +31,39 @@ struct NcWorker {
 /* A poison pill for lanes. */
 static NcMessage nc_worker_stop_msg;
 
-static void
-nc_worker_publish(NcWorker *w, json_t *msg)
+/* Sends @msg (consumed) to the central node.  A state report or heartbeat
+ * that cannot go is recovered by the next heartbeat, so it is tried for
+ * about 5 s.  A command's result (@must) is what allows the command's
+ * acknowledgement: it is tried until the bus takes it (backoff up to 5 s)
+ * or the worker stops.  Returns 0 once the bus holds it, or -1. */
+static int
+nc_worker_publish_full(NcWorker *w, json_t *msg, bool must)
 {
     g_autoptr(json_t) owned = msg;
     g_autofree char *body = nc_json_dumps(owned);
     g_autoptr(GError) err = NULL;
-    /* a lost report is recovered by the next heartbeat; keep trying briefly */
-    for (int i = 0; i < 50; i++) {
+    int delay_ms = 100;
+    for (int i = 0; must || i < 50; i++) {
         g_clear_error(&err);
         if (nc_bus_publish(w->bus, NC_TOPIC_CENTRAL, body, &err) == 0)
-            return;
-        g_usleep(100 * 1000);
+            return 0;
+        if (g_atomic_int_get(&w->stopping))
+            break;
+        if (must && i % 10 == 0)
+            nc_log_warn("cannot report a result to the central node, trying again: %s",
+                        err->message);
+        g_usleep((gulong)delay_ms * 1000);
+        if (must)
+            delay_ms = MIN(delay_ms * 2, 5000);
     }
     nc_log_warn("cannot report to the central node: %s", err->message);
+    return -1;
+}
+
+static void
+nc_worker_publish(NcWorker *w, json_t *msg)
+{
+    nc_worker_publish_full(w, msg, false);
 }
 
 static void
@@ -206,7 +227,7 @@ nc_worker_execute(NcWorker *w, json_t *cmd, json_t **ret_data, GError **ret_err)
     return 0;
 }
 
-static void
+static int
 nc_worker_report(NcWorker *w, json_t *cmd, json_t *data, const GError *err)
 {
     const char *op = nc_json_str(cmd, "op");
@@ -227,7 +248,7 @@ nc_worker_report(NcWorker *w, json_t *cmd, json_t *data, const GError *err)
                             json_pack("{s:s, s:s}", "code",
                                       nc_error_code_name(nc_error_code(err)),
                                       "message", err->message));
-    nc_worker_publish(w, msg);
+    return nc_worker_publish_full(w, msg, true);
 }
 
 static void
@@ -264,7 +285,10 @@ nc_worker_handle(NcWorker *w, NcMessage *msg)
     if (err)
         nc_log_info("%s of %s failed: %s", nc_json_str(cmd, "kind"), vm_id, err->message);
     nc_fault_point("worker-before-report");
-    nc_worker_report(w, cmd, data, err);
+    /* the acknowledgement waits until the result is safe with the bus: a
+     * worker stopped before that leaves the command to come again */
+    if (nc_worker_report(w, cmd, data, err) < 0)
+        return;
     nc_fault_point("worker-before-ack");
     g_autoptr(GError) ack_err = NULL;
     if (nc_bus_ack(w->bus, msg, &ack_err) < 0)
@@ -360,6 +384,12 @@ nc_worker_send_heartbeat(NcWorker *w)
                                               "memory_mib", (json_int_t)s->memory_mib,
                                               "addresses", addrs));
     }
+    if (w->domains_file) {
+        g_autofree char *text = nc_json_dumps(list);
+        g_autoptr(GError) ferr = NULL;
+        if (nc_fs_write_atomic(w->domains_file, text, strlen(text), 0644, &ferr) < 0)
+            nc_log_warn("cannot write %s: %s", w->domains_file, ferr->message);
+    }
     nc_worker_publish(w, json_pack("{s:s, s:o, s:o, s:I}", "type", "heartbeat", "host", host,
                                    "domains", list, "time", (json_int_t)nc_now_ms()));
 }
@@ -387,6 +417,7 @@ nc_worker_start(const NcWorkerConfig *cfg, NcBus *bus, NcHv *hv, GError **err)
     w->host_id = g_strdup(cfg->host_id);
     w->host_name = g_strdup(cfg->host_name);
     w->topic = nc_bus_host_topic(cfg->host_id);
+    w->domains_file = g_strdup(cfg->domains_file);
     w->heartbeat_ms = cfg->heartbeat_ms > 0 ? cfg->heartbeat_ms : 5000;
     w->bus = bus;
     w->hv = hv;
@@ -415,15 +446,23 @@ nc_worker_start(const NcWorkerConfig *cfg, NcBus *bus, NcHv *hv, GError **err)
 }
 
 void
-nc_worker_stop(NcWorker *w)
+nc_worker_request_stop(NcWorker *w)
 {
     if (!w)
         return;
     g_atomic_int_set(&w->stopping, 1);
-    nc_hv_watch(w->hv, NULL, NULL);
     g_mutex_lock(&w->hb_lock);
     g_cond_broadcast(&w->hb_cond);
     g_mutex_unlock(&w->hb_lock);
+}
+
+void
+nc_worker_stop(NcWorker *w)
+{
+    if (!w)
+        return;
+    nc_worker_request_stop(w);
+    nc_hv_watch(w->hv, NULL, NULL);
     if (w->dispatcher)
         g_thread_join(w->dispatcher);
     if (w->heartbeat)
@@ -445,6 +484,7 @@ nc_worker_stop(NcWorker *w)
     g_free(w->host_id);
     g_free(w->host_name);
     g_free(w->topic);
+    g_free(w->domains_file);
     g_free(w);
 }
 

@@ -30,6 +30,10 @@ typedef struct {
     const char *host_name;
     int lanes;                 /* parallel command lanes, >= 1 */
     int heartbeat_ms;
+    /* when set, every heartbeat also writes the domains it reports to this
+     * file (JSON, replaced atomically): how tests see a simulated host's
+     * in-process libvirt state from outside */
+    const char *domains_file;
 } NcWorkerConfig;
 
 /**
@@ -45,6 +49,11 @@ typedef struct {
  * Returns: (transfer full): the running worker, or NULL.
  */
 NcWorker *nc_worker_start(const NcWorkerConfig *cfg, NcBus *bus, NcHv *hv, GError **err);
+
+/* Tells the worker's threads to stop, without waiting for them: a process
+ * of many (simulated) workers calls it on all before nc_worker_stop(), so
+ * that their receive timeouts run out together, not one after another. */
+void nc_worker_request_stop(NcWorker *w);
 
 /* Stops the threads (the command in progress finishes first) and frees. */
 void nc_worker_stop(NcWorker *w);
