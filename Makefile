@@ -5,13 +5,14 @@
 #   make check-slow   the slow tier (soak, many guests)
 #   make asan         unit tests under AddressSanitizer and UBSan
 #   make bench        the benchmarks of docs/BENCHMARKS.md
+#   make bench-nesting  the paper's nesting experiment, L0/L1/L2 (docs/NESTING.md)
 #   make stop         stop the nestcloud started by `make run`
 
 BUILD ?= build
 STATE_DIR ?= /var/lib/nestcloud
 PYTEST ?= /usr/bin/python3 -m pytest
 
-.PHONY: all build run stop check check-unit check-e2e check-slow asan bench clean
+.PHONY: all build run stop check check-unit check-e2e check-slow asan bench bench-nesting clean
 
 all: build
 
@@ -58,6 +59,10 @@ bench: build
 	scripts/deps.sh bench
 	scripts/libvirt.sh
 	bench/run.sh
+
+bench-nesting: build
+	@[ -r /var/tmp/nc-bench-nesting/l1host.img ] || bench/nesting/vm/build.sh --with-l2
+	NESTCLOUD_BUILD=$(BUILD) bench/nesting/run.sh
 
 clean:
 	rm -rf $(BUILD) build-asan
