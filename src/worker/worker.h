@@ -30,6 +30,7 @@ typedef struct {
     const char *host_name;
     int lanes;                 /* parallel command lanes, >= 1 */
     int heartbeat_ms;
+    const char *port_bind_addr;  /* where port forwards listen; NULL: 0.0.0.0 */
 } NcWorkerConfig;
 
 /**
