@@ -84,7 +84,7 @@ def svg(runs, info, path):
     """Fig. 9: one row per level, the mean and 90th percentile response time
     of the requests intended in each second.  Each row has its own y scale
     (written on its axis): TCG levels are far slower than L0."""
-    w, row_h, left, right, top = 900, 200, 70, 20, 30
+    w, row_h, left, right, top = 900, 200, 70, 30, 30
     n = len(LEVELS)
     h = top + n * (row_h + 40) + 20
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
