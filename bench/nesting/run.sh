@@ -5,7 +5,7 @@
 #
 #   bench/nesting/run.sh [--duration S] [--users N] [--think S]
 #                        [--l1 URL] [--l2 URL] [--vm | --no-vm] [--no-l2-vm]
-#                        [--out DIR] [--no-report]
+#                        [--levels L0,L1,L2] [--out DIR] [--no-report]
 #
 # L0: the application is installed on this host (app/setup.sh /) and started
 #     on 127.0.0.1:18080.
@@ -33,6 +33,7 @@ l2_vm=yes
 out=/var/tmp/nc-bench-nesting/results
 images=/var/tmp/nc-bench-nesting
 report=yes
+levels=L0,L1,L2
 boot_timeout=${NC_BENCH_BOOT_TIMEOUT:-900}
 args="$*"
 while [ $# -gt 0 ]; do
@@ -46,13 +47,18 @@ while [ $# -gt 0 ]; do
     --no-vm) vm=no; shift ;;
     --no-l2-vm) l2_vm=no; shift ;;
     --out) out=$2; shift 2 ;;
+    --levels) levels=$2; shift 2 ;;
     --images) images=$2; shift 2 ;;
     --no-report) report=no; shift ;;
     *) sed -n '5,8p' "$0" | sed 's/^# *//' >&2; exit 2 ;;
     esac
 done
 mkdir -p "$out"
-rm -f "$out"/L[012].json "$out"/L[012].csv
+# --levels reruns some levels; the others keep their results in DIR
+want() { case ",$levels," in *",$1,"*) return 0 ;; esac; return 1; }
+for lv in L0 L1 L2; do
+    want $lv && rm -f "$out/$lv.json" "$out/$lv.csv" "$out/$lv.info"
+done
 py=/usr/bin/python3
 
 # The load generator, built where the README's build puts it, or here.
@@ -116,6 +122,7 @@ stop_vm() { # NAME
 }
 
 # --- L0 ----------------------------------------------------------------------
+if want L0; then
 "$here/app/setup.sh" /
 /opt/nestcloud-bench/start.sh --port 18080 --level L0
 acc[L0]="none (bare process)"
@@ -123,6 +130,7 @@ how[L0]="the application as processes on this host: nginx on 127.0.0.1:18080, ap
 note[L0]="This host is itself a guest of the provider ($(systemd-detect-virt 2>/dev/null || echo unknown) container, hypervisor CPU flag $(grep -q hypervisor /proc/cpuinfo && echo set || echo clear), no /dev/kvm), $(nproc) cores shared with other work."
 load L0 http://127.0.0.1:18080/offers
 /opt/nestcloud-bench/stop.sh
+fi
 
 # --- L1 ----------------------------------------------------------------------
 if [ "$vm" = auto ]; then
@@ -131,7 +139,9 @@ if [ "$vm" = auto ]; then
 fi
 acc[L1]="-"
 acc[L2]="-"
-if [ -n "$l1_url" ]; then
+if ! want L1; then
+    :
+elif [ -n "$l1_url" ]; then
     acc[L1]="given by --l1"
     how[L1]="an application already running at $l1_url (--l1)."
     load L1 "$l1_url"
@@ -152,7 +162,9 @@ else
 fi
 
 # --- L2 ----------------------------------------------------------------------
-if [ -n "$l2_url" ]; then
+if ! want L2; then
+    :
+elif [ -n "$l2_url" ]; then
     acc[L2]="given by --l2"
     how[L2]="an application already running at $l2_url (--l2)."
     load L2 "$l2_url"
@@ -173,18 +185,20 @@ else
 fi
 
 # --- report ------------------------------------------------------------------
-{
-    echo "{"
-    sep=
-    for lv in L0 L1 L2; do
-        printf '%s"%s": {"accelerator": %s, "how": %s, "note": %s}\n' "$sep" "$lv" \
-            "$("$py" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "${acc[$lv]}")" \
-            "$("$py" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "${how[$lv]:-}")" \
-            "$("$py" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "${note[$lv]:-}")"
-        sep=,
-    done
-    echo "}"
-} >"$out/levels.json"
+for lv in L0 L1 L2; do
+    want $lv || continue
+    "$py" -c 'import json,sys; print(json.dumps(dict(zip(["accelerator","how","note"], sys.argv[1:]))))' \
+        "${acc[$lv]:--}" "${how[$lv]:-}" "${note[$lv]:-}" >"$out/$lv.info"
+done
+"$py" - "$out" <<'PY'
+import json, os, sys
+d = {}
+for lv in ("L0", "L1", "L2"):
+    p = os.path.join(sys.argv[1], lv + ".info")
+    if os.path.exists(p):
+        d[lv] = json.load(open(p))
+json.dump(d, open(os.path.join(sys.argv[1], "levels.json"), "w"), indent=1)
+PY
 if [ $report = yes ]; then
     "$py" "$here/report.py" --out "$out" --md "$top/docs/NESTING.md" --svg "$top/docs/nesting-fig9.svg" \
         --command "bench/nesting/run.sh${args:+ $args}"
