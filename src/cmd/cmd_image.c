@@ -56,7 +56,7 @@ nc_image_show(NcCli *cli, int argc, char **argv)
 static int
 nc_image_import(NcCli *cli, int argc, char **argv)
 {
-    char *name = NULL, *format = NULL;
+    char *name = NULL, *format = NULL, *kernel = NULL, *initrd = NULL, *cmdline = NULL;
     gboolean pool = FALSE, is_public = FALSE;
     GOptionEntry entries[] = {
         { "name", 'n', 0, G_OPTION_ARG_STRING, &name, "The image's name (required)", "NAME" },
@@ -64,6 +64,10 @@ nc_image_import(NcCli *cli, int argc, char **argv)
         { "public", 0, 0, G_OPTION_ARG_NONE, &is_public, "Visible to every project (admin)", NULL },
         { "from-pool", 0, 0, G_OPTION_ARG_NONE, &pool,
           "PATH is a file already in the image pool, relative to it (admin)", NULL },
+        { "kernel", 0, 0, G_OPTION_ARG_STRING, &kernel,
+          "Direct kernel boot: a kernel in the pool (with --from-pool and --initrd)", "PATH" },
+        { "initrd", 0, 0, G_OPTION_ARG_STRING, &initrd, "Its initrd, in the pool", "PATH" },
+        { "cmdline", 0, 0, G_OPTION_ARG_STRING, &cmdline, "Its kernel command line", "TEXT" },
         { NULL }
     };
     if (nc_cli_parse("PATH - import a qcow2 or raw disk image", entries, &argc, &argv, cli) < 0)
@@ -73,6 +77,10 @@ nc_image_import(NcCli *cli, int argc, char **argv)
         fprintf(stderr, "nestcloud: usage: nestcloud image import PATH --name NAME\n");
         return 2;
     }
+    if (!pool && (kernel || initrd || cmdline)) {
+        fprintf(stderr, "nestcloud: --kernel, --initrd and --cmdline need --from-pool\n");
+        return 2;
+    }
     g_autoptr(GError) err = NULL;
     g_autoptr(json_t) img = NULL;
     if (pool) {
@@ -80,6 +88,12 @@ nc_image_import(NcCli *cli, int argc, char **argv)
                                           "public", is_public);
         if (format)
             json_object_set_new(req, "format", json_string(format));
+        if (kernel)
+            json_object_set_new(req, "kernel", json_string(kernel));
+        if (initrd)
+            json_object_set_new(req, "initrd", json_string(initrd));
+        if (cmdline)
+            json_object_set_new(req, "cmdline", json_string(cmdline));
         img = nc_client_call(client, "POST", "/v1/images", req, NULL, &err);
     } else {
         g_autofree char *ename = nc_client_escape(name);
