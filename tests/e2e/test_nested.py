@@ -125,6 +125,7 @@ def l1(l0):
                  expect=(202,))
     assert l0.wait_op(op)["status"] == "succeeded"
     r = Remote("l1", f"http://127.0.0.1:{api_port}", token)
+    print(f"L1: {l0.vm('l1').get('addresses')} token {token}")
     wait_for("L1's API through L0's port",
              lambda: try_http(api_port, "/v1/health") is not None, timeout=60)
     r.api_port = api_port
@@ -151,9 +152,17 @@ def test_l1_status_reports_nesting(l0, l1):
 
 
 def test_l2_boots_and_rescales_through_l1(l1):
+    t0 = time.monotonic()
     vm = l1.create_vm("l2", memory_mib=256, vcpus=1, max_vcpus=2)
     assert vm["state"] == "running"
-    l1.wait_console("l2", "NC-NET ", timeout=300)
+    try:
+        # TCG inside TCG on a shared 2-core machine: minutes, not seconds
+        l1.wait_console("l2", "NC-NET ", timeout=900)
+        print(f"\nL2 up (NC-NET) {time.monotonic() - t0:.0f} s after the create request")
+    except AssertionError:
+        print("L2 console:\n" + l1.console("l2")[-3000:])
+        print("L1 hosts:", l1.get("/v1/hosts"))
+        raise
     assert "NC-SEED instance-id=" + vm["id"] in l1.console("l2")
     op = l1.call("PATCH", "/v1/vms/l2", {"vcpus": 2}, expect=(202,))
     assert l1.wait_op(op, timeout=180)["status"] == "succeeded"
