@@ -10,6 +10,7 @@ was not measured.  Standard library only."""
 import argparse
 import html
 import json
+import math
 import os
 import time
 
@@ -82,11 +83,14 @@ def overheads(runs):
 
 def svg(runs, info, path):
     """Fig. 9: one row per level, the mean and 90th percentile response time
-    of the requests intended in each second.  Each row has its own y scale
-    (written on its axis): TCG levels are far slower than L0."""
-    w, row_h, left, right, top = 900, 200, 70, 30, 30
+    of the requests intended in each second, on one logarithmic scale."""
+    w, row_h, left, right, top = 900, 200, 60, 30, 30
     n = len(LEVELS)
     h = top + n * (row_h + 40) + 20
+    # one logarithmic scale for all rows, in decades, so levels compare at a
+    # glance although TCG is orders of magnitude slower and stalls reach seconds
+    peak = max([s[k] for r in runs.values() for s in r["series"] for k in ("mean", "p90")] + [0.01])
+    lo, hi = 0.001, 10 ** math.ceil(math.log10(peak))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
            f'font-family="sans-serif" font-size="12">',
            f'<rect width="{w}" height="{h}" fill="white"/>',
@@ -107,18 +111,19 @@ def svg(runs, info, path):
             continue
         series = r["series"]
         dur = max(1.0, r["duration_s"])
-        ymax = max([s["p90"] for s in series] + [s["mean"] for s in series] + [1e-3])
-        ymax *= 1.1
 
         def X(t):
             return x0 + (x1 - x0) * t / dur
 
         def Y(v):
-            return y0 + row_h - row_h * min(v, ymax) / ymax
-        for k in range(5):
-            v = ymax * k / 4
+            v = min(max(v, lo), hi)
+            return y0 + row_h - row_h * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+        v = lo
+        while v <= hi * 1.0001:
             out.append(f'<line x1="{x0}" x2="{x1}" y1="{Y(v):.1f}" y2="{Y(v):.1f}" stroke="#eee"/>')
-            out.append(f'<text x="{x0 - 5}" y="{Y(v) + 4:.1f}" text-anchor="end">{v * 1000:.0f}</text>')
+            label = f"{v * 1000:g} ms" if v < 1 else f"{v:g} s"
+            out.append(f'<text x="{x0 - 5}" y="{Y(v) + 4:.1f}" text-anchor="end">{label}</text>')
+            v *= 10
         step = 30 if dur > 60 else 5
         t = 0
         while t <= dur:
@@ -131,8 +136,6 @@ def svg(runs, info, path):
         out.append(f'<text x="{x0 + 8}" y="{y0 + 16}" font-weight="bold">{html.escape(title)}: '
                    f'mean {r["response"]["mean"] * 1000:.1f} ms, p90 {r["response"]["p90"] * 1000:.1f} ms'
                    f'</text>')
-        out.append(f'<text x="18" y="{y0 + row_h / 2}" transform="rotate(-90 18 {y0 + row_h / 2})" '
-                   f'text-anchor="middle">ms</text>')
     out.append(f'<text x="{w / 2}" y="{h - 6}" text-anchor="middle">seconds into the run</text>')
     out.append("</svg>")
     with open(path, "w") as f:
@@ -172,6 +175,13 @@ def main():
         i = info.get(lv, {})
         state = "measured" if lv in runs else "**not measured**"
         lines.append(f"- **{lv}** ({state}): {i.get('how', '')} {i.get('note', '')}".rstrip())
+        r = runs.get(lv)
+        if r and r["series"]:
+            w = max(r["series"], key=lambda x: x["mean"])
+            slow = [x["t"] for x in r["series"] if x["n"] and x["mean"] > 10 * r["response"]["p50"]]
+            lines.append(f"  Median {r['response']['p50']:.4f} s; worst second t={w['t']:.0f} s "
+                         f"(mean {w['mean']:.3f} s, max {w['max']:.3f} s); {len(slow)} of "
+                         f"{len(r['series'])} seconds had a mean above 10x the median.")
     lines += ["", "Uncorrected service time (from the actual send), for comparison:", "",
               "| Level | Avg | 80%-ile | 90%-ile | 99%-ile |", "|---|---:|---:|---:|---:|"]
     for lv in LEVELS:
