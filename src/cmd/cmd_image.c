@@ -1,9 +1,12 @@
 /* cmd_image.c: `nestcloud image VERB ...` */
+#include "nc_config.h"
 #include "cli.h"
 #include "util/nc_json.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int
 nc_image_list(NcCli *cli, int argc, char **argv)
@@ -135,10 +138,57 @@ nc_image_delete(NcCli *cli, int argc, char **argv)
     return 0;
 }
 
+/* Runs images/nested/build.sh of the source tree this binary was built
+ * from, with this binary's build directory (the image embeds the binary). */
+static int
+nc_image_build_nested(NcCli *cli, int argc, char **argv)
+{
+    char *output = NULL;
+    GOptionEntry entries[] = {
+        { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+          "The qcow2 to write (default /var/tmp/nestcloud-nested/nested.qcow2)", "FILE" },
+        { NULL }
+    };
+    if (nc_cli_parse("- build the Nested Cloud VM image (root; see docs/NESTED.md)", entries,
+                     &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(NcClient) client = cli->client;   /* not needed: no API call */
+    if (argc != 1) {
+        fprintf(stderr, "nestcloud: image build-nested takes no arguments\n");
+        return 2;
+    }
+    g_autofree char *script = g_build_filename(NC_SOURCE_DIR, "images", "nested", "build.sh",
+                                               NULL);
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    if (access(script, R_OK) < 0 || !exe) {
+        fprintf(stderr, "nestcloud: %s is not there: build-nested needs the source tree\n",
+                script);
+        return 1;
+    }
+    /* BUILD/src/nestcloud -> BUILD */
+    g_autofree char *src_dir = g_path_get_dirname(exe);
+    g_autofree char *build = g_path_get_dirname(src_dir);
+    g_autoptr(GPtrArray) args = g_ptr_array_new();
+    g_ptr_array_add(args, (char *)"bash");
+    g_ptr_array_add(args, script);
+    g_ptr_array_add(args, (char *)"--build");
+    g_ptr_array_add(args, build);
+    if (output) {
+        g_ptr_array_add(args, (char *)"--output");
+        g_ptr_array_add(args, output);
+    }
+    g_ptr_array_add(args, NULL);
+    fflush(stdout);
+    execvp("bash", (char **)args->pdata);
+    fprintf(stderr, "nestcloud: cannot run bash: %s\n", g_strerror(errno));
+    return 1;
+}
+
 const NcVerb nc_image_verbs[] = {
     { "list", nc_image_list, "", "list images" },
     { "show", nc_image_show, "NAME", "show one image" },
     { "import", nc_image_import, "PATH", "upload a qcow2 or raw file as an image" },
     { "delete", nc_image_delete, "NAME", "delete an image no VM uses" },
+    { "build-nested", nc_image_build_nested, "", "build the Nested Cloud VM image (images/nested/build.sh)" },
     { NULL }
 };

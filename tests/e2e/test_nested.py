@@ -220,6 +220,19 @@ def test_l1_grows_live_through_l0(l0, l1):
     assert "restarting" not in l0.console("l1")
 
 
+def test_bios_boot(l0, l1):
+    """The same image without a kernel: SeaBIOS -> SYSLINUX -> kernel -> init."""
+    shutil.copy(IMAGE, os.path.join(l0.state, "images", "import-bios.qcow2"))
+    img = l0.call("POST", "/v1/images", {"name": "nested-bios", "path": "import-bios.qcow2"},
+                  expect=(200, 201))
+    assert img["boot"] == "bios"
+    t0 = time.monotonic()
+    l0.create_vm("l1-bios", image="nested-bios", vcpus=1, memory_mib=1024)
+    l0.wait_console("l1-bios", "NC-NESTED boot", timeout=300)
+    print(f"\nBIOS boot reached the init {time.monotonic() - t0:.0f} s after the create request")
+    l0.delete_vm("l1-bios")
+
+
 def test_teardown_leaves_nothing(l0, l1):
     l1.delete_vm("l2")
     l0.delete_vm("l1")
