@@ -2,16 +2,19 @@
 #
 #   make run          install what is missing, build, start nestcloud and a demo VM
 #   make check        install what is missing, build, run the default test suite
-#   make check-slow   the slow tier (soak, many guests)
+#   make check-slow   the slow tier (soak, many guests, the Nested Cloud VM)
+#   make nested-image build the Nested Cloud VM image (debootstrap; cached)
 #   make asan         unit tests under AddressSanitizer and UBSan
 #   make bench        the benchmarks of docs/BENCHMARKS.md
+#   make bench-nesting  the paper's nesting experiment, L0/L1/L2 (docs/NESTING.md)
 #   make stop         stop the nestcloud started by `make run`
 
 BUILD ?= build
 STATE_DIR ?= /var/lib/nestcloud
 PYTEST ?= /usr/bin/python3 -m pytest
+NESTED_IMAGE ?= /var/tmp/nestcloud-nested/nested.qcow2
 
-.PHONY: all build run stop check check-unit check-e2e check-slow asan bench clean
+.PHONY: all build run stop check check-unit check-e2e check-slow asan bench bench-nesting clean
 
 all: build
 
@@ -41,10 +44,15 @@ check-e2e: build
 	scripts/libvirt.sh
 	$(PYTEST) -q tests/e2e -m "not slow"
 
-check-slow: build
+check-slow: build nested-image
 	scripts/deps.sh test
 	scripts/libvirt.sh
-	$(PYTEST) -q tests/e2e -m slow
+	NESTCLOUD_NESTED_IMAGE=$(NESTED_IMAGE) $(PYTEST) -q tests/e2e -m slow
+
+# The Nested Cloud VM (docs/NESTED.md): not part of `make check`.
+nested-image: build
+	scripts/deps.sh nested
+	images/nested/build.sh --build $(BUILD) --output $(NESTED_IMAGE)
 
 asan:
 	scripts/deps.sh build test
@@ -58,6 +66,10 @@ bench: build
 	scripts/deps.sh bench
 	scripts/libvirt.sh
 	bench/run.sh
+
+bench-nesting: build
+	@[ -r /var/tmp/nc-bench-nesting/l1host.img ] || bench/nesting/vm/build.sh --with-l2
+	NESTCLOUD_BUILD=$(BUILD) bench/nesting/run.sh
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -3,6 +3,7 @@
 #include "conf/limits.h"
 #include "service/host_service.h"
 #include "service/image_service.h"
+#include "service/port_service.h"
 #include "service/reservation_service.h"
 #include "service/vm_service.h"
 #include "service/volume_service.h"
@@ -305,6 +306,29 @@ nc_route_vm_detach(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
 }
 
 static int
+nc_route_vm_ports(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_port_service_list(api->central, req->caller, req->params[0], err));
+}
+
+static int
+nc_route_vm_expose(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    g_autoptr(json_t) body = nc_request_json(req, err);
+    if (!body)
+        return -1;
+    return nc_reply(resp, nc_port_service_create(api->central, req->caller, req->params[0],
+                                                 body, err));
+}
+
+static int
+nc_route_vm_unexpose(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_port_service_delete(api->central, req->caller, req->params[0],
+                                                 req->params[1], err));
+}
+
+static int
 nc_route_vm_snapshots(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
 {
     return nc_reply(resp, nc_snapshot_service_list(api->central, req->caller, req->params[0],
@@ -394,6 +418,9 @@ const NcRoute nc_api_routes[] = {
     { "GET", "/v1/vms/{}/volumes", nc_route_vm_volumes, 0 },
     { "POST", "/v1/vms/{}/volumes", nc_route_vm_attach, NC_ROUTE_JSON | NC_ROUTE_ASYNC },
     { "DELETE", "/v1/vms/{}/volumes/{}", nc_route_vm_detach, NC_ROUTE_ASYNC },
+    { "GET", "/v1/vms/{}/ports", nc_route_vm_ports, 0 },
+    { "POST", "/v1/vms/{}/ports", nc_route_vm_expose, NC_ROUTE_JSON | NC_ROUTE_ASYNC },
+    { "DELETE", "/v1/vms/{}/ports/{}", nc_route_vm_unexpose, NC_ROUTE_ASYNC },
     { "GET", "/v1/vms/{}/snapshots", nc_route_vm_snapshots, 0 },
     { "POST", "/v1/vms/{}/snapshots", nc_route_vm_snapshot, NC_ROUTE_JSON | NC_ROUTE_ASYNC },
     { "GET", "/v1/volumes", nc_route_volume_list, NC_ROUTE_CACHEABLE },

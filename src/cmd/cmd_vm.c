@@ -1,11 +1,13 @@
 /* cmd_vm.c: `nestcloud vm VERB ...` */
 #include "cli.h"
+#include "cli/table.h"
 #include "conf/limits.h"
 #include "util/nc_error.h"
 #include "util/nc_json.h"
 #include "util/nc_valid.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -329,6 +331,115 @@ nc_vm_resize(NcCli *cli, int argc, char **argv)
     return nc_cli_finish_op(cli, op, label);
 }
 
+/* A port number argument, 1..65535. */
+static int
+nc_vm_port_arg(const char *what, const char *text)
+{
+    char *end = NULL;
+    long v = text ? strtol(text, &end, 10) : 0;
+    if (!text || !*text || *end || v < 1 || v > 65535) {
+        fprintf(stderr, "nestcloud: %s must be a port number, 1..65535\n", what);
+        return -1;
+    }
+    return (int)v;
+}
+
+static int
+nc_vm_expose(NcCli *cli, int argc, char **argv)
+{
+    int host_port = 0;
+    GOptionEntry entries[] = {
+        { "port", 'p', 0, G_OPTION_ARG_INT, &host_port,
+          "Host port (1024-65535; default: GUEST_PORT); in a nested cloud, the same port"
+          " is opened at every level up to the outermost host", "PORT" },
+        { NULL }
+    };
+    if (nc_cli_parse("NAME GUEST_PORT - forward a host port to a port of the VM", entries,
+                     &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(NcClient) client = cli->client;
+    if (argc != 3) {
+        fprintf(stderr, "nestcloud: give a VM name or id and a guest port\n");
+        return 2;
+    }
+    int guest = nc_vm_port_arg("GUEST_PORT", argv[2]);
+    if (guest < 0)
+        return 2;
+    g_autoptr(json_t) req = json_pack("{s:i}", "guest_port", guest);
+    if (host_port)
+        json_object_set_new(req, "host_port", json_integer(host_port));
+    g_autoptr(GError) err = NULL;
+    g_autofree char *path = nc_cli_path("/v1/vms/%s/ports", argv[1]);
+    g_autoptr(json_t) op = nc_client_call(client, "POST", path, req, NULL, &err);
+    if (!op)
+        return nc_cli_fail(err);
+    json_t *port = json_object_get(op, "port");
+    g_autofree char *label = g_strdup_printf("forwarding port %" G_GINT64_FORMAT " to %s:%d",
+                                             nc_json_int(port, "public_port", 0), argv[1], guest);
+    int rc = nc_cli_finish_op(cli, op, label);
+    if (rc == 0 && !cli->json)
+        printf("public port %" G_GINT64_FORMAT " -> %s port %d\n",
+               nc_json_int(port, "public_port", 0), argv[1], guest);
+    return rc;
+}
+
+static int
+nc_vm_unexpose(NcCli *cli, int argc, char **argv)
+{
+    if (nc_cli_parse("NAME HOST_PORT - remove a port forward", NULL, &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(NcClient) client = cli->client;
+    if (argc != 3) {
+        fprintf(stderr, "nestcloud: give a VM name or id and a host port\n");
+        return 2;
+    }
+    int hp = nc_vm_port_arg("HOST_PORT", argv[2]);
+    if (hp < 0)
+        return 2;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *base = nc_cli_path("/v1/vms/%s/ports", argv[1]);
+    g_autofree char *path = g_strdup_printf("%s/%d", base, hp);
+    g_autoptr(json_t) op = nc_client_call(client, "DELETE", path, NULL, NULL, &err);
+    if (!op)
+        return nc_cli_fail(err);
+    g_autofree char *label = g_strdup_printf("removing the forward of port %d", hp);
+    return nc_cli_finish_op(cli, op, label);
+}
+
+static int
+nc_vm_ports(NcCli *cli, int argc, char **argv)
+{
+    if (nc_cli_parse("NAME - list the VM's port forwards", NULL, &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(NcClient) client = cli->client;
+    const char *name = nc_vm_arg(argc, argv, "VM name or id");
+    if (!name)
+        return 2;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *path = nc_cli_path("/v1/vms/%s/ports", name);
+    g_autoptr(json_t) r = nc_client_call(client, "GET", path, NULL, NULL, &err);
+    if (!r)
+        return nc_cli_fail(err);
+    if (cli->json) {
+        nc_cli_print_json(r);
+        return 0;
+    }
+    NcTable *t = nc_table_new("HOST_PORT", "GUEST_PORT", "PUBLIC_PORT", "STATE", "HOST", "ERROR",
+                              NULL);
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(r, "ports"), i, p) {
+        g_autofree char *hp = g_strdup_printf("%" G_GINT64_FORMAT, nc_json_int(p, "host_port", 0));
+        g_autofree char *gp = g_strdup_printf("%" G_GINT64_FORMAT, nc_json_int(p, "guest_port", 0));
+        g_autofree char *pp = g_strdup_printf("%" G_GINT64_FORMAT, nc_json_int(p, "public_port", 0));
+        const char *e = nc_json_str(p, "error");
+        nc_table_add(t, hp, gp, pp, nc_json_str(p, "state"), nc_json_str(p, "host_name"),
+                     e ? e : "-");
+    }
+    nc_table_print(t, stdout);
+    return 0;
+}
+
 static int
 nc_vm_console(NcCli *cli, int argc, char **argv)
 {
@@ -385,5 +496,8 @@ const NcVerb nc_vm_verbs[] = {
     { "resize", nc_vm_resize, "NAME", "change vCPUs, memory, CPU priority (live)" },
     { "delete", nc_vm_delete, "NAME", "delete a VM, its disk and seed" },
     { "console", nc_vm_console, "NAME", "print the serial console log" },
+    { "expose", nc_vm_expose, "NAME GUEST_PORT", "forward a host port (--port) to the VM, up to the outermost cloud" },
+    { "unexpose", nc_vm_unexpose, "NAME HOST_PORT", "remove a port forward" },
+    { "ports", nc_vm_ports, "NAME", "list the VM's port forwards" },
     { NULL }
 };

@@ -6,6 +6,7 @@
 #include "bus/bus.h"
 #include "hv/hv.h"
 #include "service/central.h"
+#include "uplink.h"
 #include "store/store.h"
 #include "util/nc_error.h"
 #include "util/nc_fs.h"
@@ -281,6 +282,7 @@ nc_daemon_start_worker(NcDaemonOptions *o, NcBus *bus, const char *cloud_id,
         .host_name = name,
         .lanes = drv == &nc_hv_sim_driver ? 1 : o->lanes,
         .heartbeat_ms = o->heartbeat_ms,
+        .port_bind_addr = g_getenv("NESTCLOUD_PORT_BIND"),
     };
     if (drv != &nc_hv_sim_driver) {
         const char *net = nc_hv_network(hv);
@@ -405,6 +407,18 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
         central = nc_central_open(&cc, store, bus, &err);
         if (!central)
             return nc_daemon_fail(err);
+        /* inside a Nested Cloud VM: its seed said where the parent is */
+        NcNestedConf *nested = NULL;
+        if (nc_nested_conf_load(g_getenv("NESTCLOUD_NESTED_CONF"), &nested, &err) < 0) {
+            nc_central_free(central);
+            return nc_daemon_fail(err);
+        }
+        const NcNestedConf *kept = nested;
+        nc_central_set_nesting(central, nested, kept->parent_url ? &nc_uplink_http : NULL,
+                               (void *)kept);
+        if (kept->depth > 0)
+            nc_log_info("nested cloud: depth %d, parent %s", kept->depth,
+                        kept->parent_url ? kept->parent_url : "none");
         const char *token = nc_central_new_admin_token(central);
         if (token)
             nc_log_info("created the admin token, kept in %s/admin.token: %s", o->state_dir,

@@ -73,8 +73,11 @@ nc_domain_xml_format(const NcVmSpec *spec, const NcDomainEnv *env)
     else
         /* an explicit model and no check: libvirt's default check of a
          * custom CPU adds about 100 ms to every start */
+        /* qemu64 offers SVM; under TCG that would hand a nested cloud a
+         * /dev/kvm that only emulates on top of emulation: it is TCG */
         g_string_append(x, "  <cpu mode='custom' match='exact' check='none'>\n"
-                           "    <model fallback='forbid'>qemu64</model>\n");
+                           "    <model fallback='forbid'>qemu64</model>\n"
+                           "    <feature policy='disable' name='svm'/>\n");
     nc_xml_printf(x, "    <numa>\n      <cell id='0' cpus='0-%d' memory='%lld' unit='MiB'/>\n"
                      "    </numa>\n  </cpu>\n",
                   spec->max_vcpus - 1, (long long)spec->memory_mib);

@@ -118,6 +118,7 @@ NcCentral *
 nc_central_open(const NcCentralConfig *cfg, NcStore *store, NcBus *bus, GError **err)
 {
     NcCentral *c = g_new0(NcCentral, 1);
+    c->nested = g_new0(NcNestedConf, 1);
     c->cfg = *cfg;
     c->cfg.state_dir = g_strdup(cfg->state_dir);
     c->cfg.image_dir = g_strdup(cfg->image_dir);
@@ -173,6 +174,18 @@ const char *
 nc_central_cloud_id(NcCentral *c)
 {
     return c->cloud_id;
+}
+
+void
+nc_central_set_nesting(NcCentral *c, NcNestedConf *nested, const NcUplink *uplink,
+                       void *opaque)
+{
+    if (nested) {
+        nc_nested_conf_free(c->nested);
+        c->nested = nested;
+    }
+    c->uplink = uplink;
+    c->uplink_opaque = opaque;
 }
 
 const NcCentralConfig *
@@ -535,6 +548,7 @@ nc_central_free(NcCentral *c)
     if (c->engine)
         g_thread_join(c->engine);
     g_hash_table_destroy(c->auth_cache);
+    nc_nested_conf_free(c->nested);
     nc_sched_index_free(c->index);
     g_hash_table_destroy(c->dirty_hosts);
     g_hash_table_destroy(c->host_images);
@@ -632,7 +646,8 @@ nc_central_status(NcCentral *c, GError **err)
         total_vms += json_integer_value(count);
     int64_t up = 0, vcpus = 0, alloc_vcpus = 0, mem = 0, alloc_mem = 0;
     json_t *accels = json_object();
-    bool nested = false;
+    /* a cloud told by its seed that it runs in a VM, or on a virtual CPU */
+    bool nested = c->nested->depth > 0;
     for (guint i = 0; i < hosts->len; i++) {
         NcHost *h = g_ptr_array_index(hosts, i);
         if (g_strcmp0(h->state, "up") == 0)
@@ -653,7 +668,7 @@ nc_central_status(NcCentral *c, GError **err)
             if (g_strcmp0(((NcHost *)g_ptr_array_index(hosts, i))->accel, rank[r]) == 0)
                 accel = rank[r];
     g_autofree char *started = nc_time_format(c->started_at);
-    return json_pack("{s:s, s:s, s:s, s:o, s:b, s:o, s:s, s:s, s:s,"
+    json_t *status = json_pack("{s:s, s:s, s:s, s:o, s:b, s:o, s:s, s:s, s:s,"
                      " s:{s:I, s:I}, s:{s:I, s:o},"
                      " s:{s:I, s:I, s:I, s:I}}",
                      "version", NC_VERSION, "cloud_id", c->cloud_id,
@@ -668,6 +683,11 @@ nc_central_status(NcCentral *c, GError **err)
                      "capacity", "vcpus", (json_int_t)vcpus,
                      "allocated_vcpus", (json_int_t)alloc_vcpus,
                      "memory_mib", (json_int_t)mem, "allocated_memory_mib", (json_int_t)alloc_mem);
+    if (status) {
+        json_object_set_new(status, "depth", json_integer(c->nested->depth));
+        json_object_set_new(status, "nesting", nc_nested_conf_to_api_json(c->nested));
+    }
+    return status;
 }
 
 char *

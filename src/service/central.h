@@ -10,6 +10,8 @@
  */
 #pragma once
 
+#include "conf/nested_conf.h"
+
 #include "bus/bus.h"
 #include "sched/sched.h"
 #include "store/store.h"
@@ -115,6 +117,30 @@ json_t *nc_central_events(NcCentral *c, const NcCaller *caller, int64_t after_se
 json_t *nc_central_project_create(NcCentral *c, const NcCaller *caller, json_t *req,
                                   GError **err);
 json_t *nc_central_project_list(NcCentral *c, const NcCaller *caller, GError **err);
+
+/* The way up to the cloud this one runs in (a Nested Cloud VM's parent):
+ * port forwards asked of this cloud are asked of the parent too, for the
+ * VM this cloud runs in.  Filled by the daemon (over HTTP); every slot may
+ * be called from API threads. */
+typedef struct {
+    /* Forwards @public_port of the parent's host to @guest_port of this
+     * cloud's VM there; waits until the parent's forward is settled.
+     * Returns: (transfer full): the parent's port JSON, or NULL. */
+    json_t *(*expose)(void *opaque, int guest_port, int public_port, GError **err);
+    /* Removes it; a forward already gone is no error. */
+    int (*unexpose)(void *opaque, int public_port, GError **err);
+} NcUplink;
+
+/**
+ * nc_central_set_nesting:
+ * @nested: (transfer full) (nullable): where this cloud sits (depth, parent)
+ * @uplink: (nullable): how to reach the parent; static, not copied
+ * @opaque: passed to @uplink's slots; must outlive @c
+ *
+ * Call before nc_central_start().
+ */
+void nc_central_set_nesting(NcCentral *c, NcNestedConf *nested, const NcUplink *uplink,
+                            void *opaque);
 
 /* Runs one reconciler pass now (tests, and the engine's timer). */
 int nc_central_reconcile(NcCentral *c, GError **err);

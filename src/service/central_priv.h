@@ -36,6 +36,10 @@ struct NcCentral {
     GHashTable *dirty_hosts;   /* host ids changed since the last sync */
     GHashTable *host_images;   /* host id -> NcHostImages */
 
+    NcNestedConf *nested;      /* never NULL: depth 0 when not nested */
+    const NcUplink *uplink;    /* NULL: no parent to ask */
+    void *uplink_opaque;
+
     gint stopping;
     GThread *engine;
     int64_t started_at;
@@ -97,6 +101,15 @@ int nc__volume_apply_result(NcCentral *c, const NcOperation *op, bool ok, const 
                             GError **err);
 int nc__snapshot_apply_result(NcCentral *c, const NcOperation *op, json_t *msg, bool ok,
                               const char *emsg, GError **err);
+
+/* Ports (port_service.c): a finished port operation, and the forwards a
+ * host reported (a worker that restarted lost its listeners: ask again);
+ * both inside the engine's transaction. */
+int nc__port_apply_result(NcCentral *c, const NcOperation *op, bool ok, const char *emsg,
+                          GError **err);
+int nc__port_apply_heartbeat(NcCentral *c, const char *host_id, json_t *ports, GError **err);
+/* Asks the parent to drop the forwards of VM @vm_id (before it is deleted). */
+void nc__port_release_vm(NcCentral *c, const char *vm_id);
 
 /* Starts and ends the reservations and expiring VMs whose time came. */
 int nc__reservation_tick(NcCentral *c, GError **err);

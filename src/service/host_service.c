@@ -188,6 +188,8 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
     if (nc_store_host_register(c->store, h, err) < 0)
         return -1;
     nc__central_touch_host(c, id);
+    if (nc__port_apply_heartbeat(c, id, json_object_get(hj, "ports"), err) < 0)
+        return -1;
     json_t *imgs = json_object_get(hj, "images");
     if (json_is_array(imgs)) {
         NcHostImages *hi = g_new0(NcHostImages, 1);

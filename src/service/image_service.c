@@ -49,9 +49,16 @@ nc_image_check_format(const char *format, GError **err)
 }
 
 /* Moves @src into the pool as the image's file and stores the record. */
+/* Direct kernel boot files of an import: pool paths, moved with the disk. */
+typedef struct {
+    const char *kernel;    /* full paths inside the pool, or NULL */
+    const char *initrd;
+    const char *cmdline;
+} NcImageBoot;
+
 static json_t *
 nc_image_adopt(NcCentral *c, const NcCaller *caller, const char *name, bool is_public,
-               const char *src, NcImageInfo *info, GError **err)
+               const char *src, NcImageInfo *info, const NcImageBoot *boot, GError **err)
 {
     g_autoptr(NcImage) img = nc_image_new();
     img->id = nc_uuid_new();
@@ -65,6 +72,14 @@ nc_image_adopt(NcCentral *c, const NcCaller *caller, const char *name, bool is_p
     img->virtual_size_bytes = info->virtual_size;
     img->created_at = nc_now_ms();
     g_autofree char *dst = g_build_filename(c->cfg.image_dir, img->file, NULL);
+    g_autofree char *kdst = NULL, *idst = NULL;
+    if (boot && boot->kernel) {
+        img->kernel = g_strdup_printf("%s.vmlinuz", img->id);
+        img->initrd = g_strdup_printf("%s.initrd", img->id);
+        img->cmdline = g_strdup(boot->cmdline ? boot->cmdline : "console=ttyS0 root=/dev/vda");
+        kdst = g_build_filename(c->cfg.image_dir, img->kernel, NULL);
+        idst = g_build_filename(c->cfg.image_dir, img->initrd, NULL);
+    }
 
     g_auto(NcStoreTxn) txn = { 0 };
     if (nc_store_txn_begin(&txn, c->store, err) < 0)
@@ -83,9 +98,18 @@ nc_image_adopt(NcCentral *c, const NcCaller *caller, const char *name, bool is_p
     }
     if (nc_store_image_insert(c->store, img, err) < 0)
         return NULL;
+    if (kdst && (nc_fs_copy(boot->kernel, kdst, err) < 0 ||
+                 nc_fs_copy(boot->initrd, idst, err) < 0)) {
+        nc_fs_remove(kdst, NULL);
+        return NULL;
+    }
     if (rename(src, dst) < 0) {
         nc_error_set(err, NC_ERR_INTERNAL, "cannot move the image into the pool: %s",
                      g_strerror(errno));
+        if (kdst) {
+            nc_fs_remove(kdst, NULL);
+            nc_fs_remove(idst, NULL);
+        }
         return NULL;
     }
     chmod(dst, 0644);
@@ -93,6 +117,10 @@ nc_image_adopt(NcCentral *c, const NcCaller *caller, const char *name, bool is_p
                           json_pack("{s:s}", "name", name), err) < 0 ||
         nc_store_txn_commit(&txn, err) < 0) {
         rename(dst, src);
+        if (kdst) {
+            nc_fs_remove(kdst, NULL);
+            nc_fs_remove(idst, NULL);
+        }
         return NULL;
     }
     nc__central_notify(c);
@@ -102,8 +130,10 @@ nc_image_adopt(NcCentral *c, const NcCaller *caller, const char *name, bool is_p
 json_t *
 nc_image_service_import(NcCentral *c, const NcCaller *caller, json_t *req, GError **err)
 {
-    static const char *const keys[] = { "name", "path", "format", "public", NULL };
+    static const char *const keys[] = { "name", "path", "format", "public", "kernel", "initrd",
+                                        "cmdline", NULL };
     const char *name = NULL, *path = NULL, *format = NULL;
+    const char *kernel = NULL, *initrd = NULL, *cmdline = NULL;
     bool is_public = false;
 
     if (nc_json_check_keys(req, "an image", keys, err) < 0 ||
@@ -112,8 +142,23 @@ nc_image_service_import(NcCentral *c, const NcCaller *caller, json_t *req, GErro
         nc_json_get_string(req, "path", true, 256, &path, err) < 0 ||
         nc_json_get_string(req, "format", false, 16, &format, err) < 0 ||
         nc_image_check_format(format, err) < 0 ||
-        nc_json_get_bool(req, "public", false, &is_public, err) < 0)
+        nc_json_get_bool(req, "public", false, &is_public, err) < 0 ||
+        nc_json_get_string(req, "kernel", false, 256, &kernel, err) < 0 ||
+        nc_json_get_string(req, "initrd", false, 256, &initrd, err) < 0 ||
+        nc_json_get_string(req, "cmdline", false, 1024, &cmdline, err) < 0)
         return NULL;
+    if (!kernel != !initrd || (cmdline && !kernel)) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                     "kernel and initrd go together, and cmdline needs them");
+        return NULL;
+    }
+    for (const char *p = cmdline; p && *p; p++) {
+        /* it lands in domain XML (escaped) and on QEMU's command line */
+        if (*p < ' ' || *p > '~') {
+            nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "cmdline must be printable ASCII");
+            return NULL;
+        }
+    }
     if (!caller->admin) {
         nc_error_set(err, NC_ERR_FORBIDDEN,
                      "only an admin can import from the pool; upload the file instead");
@@ -126,10 +171,23 @@ nc_image_service_import(NcCentral *c, const NcCaller *caller, json_t *req, GErro
         nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "'%s' is not a regular file", path);
         return NULL;
     }
+    g_autofree char *kfull = NULL, *ifull = NULL;
+    if (kernel) {
+        if (nc_fs_resolve_within(c->cfg.image_dir, kernel, &kfull, err) < 0 ||
+            nc_fs_resolve_within(c->cfg.image_dir, initrd, &ifull, err) < 0)
+            return NULL;
+        if (!g_file_test(kfull, G_FILE_TEST_IS_REGULAR) ||
+            !g_file_test(ifull, G_FILE_TEST_IS_REGULAR)) {
+            nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "kernel and initrd must be regular files"
+                         " in the image pool");
+            return NULL;
+        }
+    }
     g_autoptr(NcImageInfo) info = nc_image_probe(c, full, format, err);
     if (!info)
         return NULL;
-    return nc_image_adopt(c, caller, name, is_public, full, info, err);
+    NcImageBoot boot = { kfull, ifull, cmdline };
+    return nc_image_adopt(c, caller, name, is_public, full, info, &boot, err);
 }
 
 char *
@@ -152,7 +210,7 @@ nc_image_service_adopt_upload(NcCentral *c, const NcCaller *caller, const char *
         } else {
             g_autoptr(NcImageInfo) info = nc_image_probe(c, tmp_path, format, err);
             if (info)
-                out = nc_image_adopt(c, caller, name, is_public, tmp_path, info, err);
+                out = nc_image_adopt(c, caller, name, is_public, tmp_path, info, NULL, err);
         }
     }
     if (!out)

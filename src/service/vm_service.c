@@ -3,6 +3,7 @@
 #include "central_priv.h"
 #include "conf/limits.h"
 #include "sched/sched.h"
+#include "store/port_store.h"
 #include "store/host_store.h"
 #include "store/image_store.h"
 #include "store/op_store.h"
@@ -612,6 +613,8 @@ nc_vm_service_delete(NcCentral *c, const NcCaller *caller, const char *key, GErr
         nc_vm_event(c, vm, "vm.state", err) < 0 ||
         nc_vm_finish(c, err, &txn) < 0)
         return NULL;
+    /* after the commit: the parent's forwards to this VM's ports go too */
+    nc__port_release_vm(c, vm->spec->id);
     return nc_op_to_api_json(op);
 }
 
@@ -744,6 +747,8 @@ nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err)
         return nc__volume_apply_result(c, op, ok, emsg, err);
     if (g_strcmp0(op->target_kind, "snapshot") == 0)
         return nc__snapshot_apply_result(c, op, msg, ok, emsg, err);
+    if (g_strcmp0(op->target_kind, "port") == 0)
+        return nc__port_apply_result(c, op, ok, emsg, err);
 
     g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, op->target_id, &local);
     if (!vm) {
@@ -759,6 +764,7 @@ nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err)
             if (nc_store_host_release(c->store, vm->host, s->vcpus, s->memory_mib,
                                       s->disk_gib, err) < 0 ||
                 nc_vm_release_volumes(c, s->id, err) < 0 ||
+                nc_store_port_delete_vm(c->store, s->id, err) < 0 ||
                 nc_store_vm_delete(c->store, s->id, err) < 0)
                 return -1;
             return nc_vm_event(c, vm, "vm.deleted", err);

@@ -158,6 +158,21 @@ static const char *const nc_schema_versions[] = {
     "  UNIQUE (project, name));"
     "ALTER TABLE projects ADD COLUMN quota_volumes BIGINT;"
     "ALTER TABLE projects ADD COLUMN quota_volume_gib BIGINT;",
+
+    /* 4: port forwards (one listening port per host and number) */
+    "CREATE TABLE ports ("
+    "  id TEXT PRIMARY KEY,"
+    "  project TEXT NOT NULL REFERENCES projects(id),"
+    "  vm TEXT NOT NULL,"
+    "  host TEXT NOT NULL,"
+    "  host_port BIGINT NOT NULL,"
+    "  guest_port BIGINT NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  error TEXT,"
+    "  parent TEXT,"
+    "  created_at BIGINT NOT NULL,"
+    "  UNIQUE (host, host_port));"
+    "CREATE INDEX ports_vm ON ports (vm);",
 };
 
 const NcSchema nc_schema_central = {

@@ -1,6 +1,8 @@
 /* worker.c: command dispatch, lanes, heartbeats. */
 #include "worker.h"
+#include "portfwd.h"
 #include "conf/limits.h"
+#include "conf/port_conf.h"
 #include "util/nc_error.h"
 #include "util/nc_fault.h"
 #include "util/nc_fs.h"
@@ -26,6 +28,7 @@ struct NcWorker {
     GAsyncQueue **queues;
     GMutex hb_lock;
     GCond hb_cond;
+    NcPortFwd *ports;
 };
 
 /* A poison pill for lanes. */
@@ -165,6 +168,41 @@ nc_worker_is_storage(const char *kind)
     return false;
 }
 
+/* The first IPv4 address the hypervisor knows for a VM (DHCP lease). */
+static char *
+nc_worker_resolve_vm(const char *vm_id, void *opaque)
+{
+    NcWorker *w = opaque;
+    g_autoptr(json_t) addrs = nc_hv_driver(w->hv)->vm_addresses(w->hv, vm_id, NULL);
+    const char *mac;
+    json_t *v;
+    json_object_foreach(addrs, mac, v) {
+        if (json_is_string(v))
+            return g_strdup(json_string_value(v));
+    }
+    return NULL;
+}
+
+/* port.add / port.remove: {"vm": {"id"}, "args": {"host_port", "guest_port"}} */
+static int
+nc_worker_port(NcWorker *w, const char *kind, json_t *cmd, GError **err)
+{
+    json_t *args = json_object_get(cmd, "args");
+    const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
+    int64_t host_port = nc_json_int(args, "host_port", 0);
+    int64_t guest_port = nc_json_int(args, "guest_port", 0);
+    if (!vm_id || host_port < NC_PORT_MIN_HOST || host_port > NC_PORT_MAX ||
+        (strcmp(kind, "port.add") == 0 && (guest_port < 1 || guest_port > NC_PORT_MAX))) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "damaged %s command", kind);
+        return -1;
+    }
+    if (strcmp(kind, "port.remove") == 0) {
+        nc_portfwd_remove(w->ports, (int)host_port);
+        return 0;
+    }
+    return nc_portfwd_add(w->ports, (int)host_port, vm_id, (int)guest_port, err);
+}
+
 /* Runs one command.  Returns 0 when done (success or definite failure,
  * with *ret_err set for the latter), -1 with a transient error to retry. */
 static int
@@ -176,6 +214,12 @@ nc_worker_execute(NcWorker *w, json_t *cmd, json_t **ret_data, GError **ret_err)
     int timeout = (int)CLAMP(nc_json_int(args, "timeout", NC_DEFAULT_STOP_TIMEOUT_S), 0,
                              NC_LIMIT_STOP_TIMEOUT_S);
     GError *err = NULL;
+    if (kind && g_str_has_prefix(kind, "port.")) {
+        nc_worker_port(w, kind, cmd, &err);
+        if (err)
+            g_propagate_error(ret_err, err);
+        return 0;
+    }
     if (nc_worker_is_storage(kind)) {
         int src = nc_worker_storage(w, kind, cmd, ret_data, &err);
         if (src < 0 && nc_error_code(err) == NC_ERR_UNAVAILABLE) {
@@ -209,8 +253,11 @@ nc_worker_execute(NcWorker *w, json_t *cmd, json_t **ret_data, GError **ret_err)
         rc = d->vm_ensure(w->hv, spec, img, &err);
         if (rc == 0)
             rc = d->vm_reboot(w->hv, spec->id, timeout, &err);
-    } else if (g_strcmp0(kind, "vm.delete") == 0)
+    } else if (g_strcmp0(kind, "vm.delete") == 0) {
         rc = d->vm_delete(w->hv, spec->id, &err);
+        if (rc == 0)
+            nc_portfwd_remove_vm(w->ports, spec->id);
+    }
     else if (g_strcmp0(kind, "vm.resize") == 0) {
         rc = d->vm_ensure(w->hv, spec, img, &err);
         if (rc == 0)
@@ -375,6 +422,11 @@ nc_worker_send_heartbeat(NcWorker *w)
         return;
     }
     json_t *list = json_array();
+    g_autoptr(GArray) ports = nc_portfwd_ports(w->ports);
+    json_t *plist = json_array();
+    for (guint i = 0; i < ports->len; i++)
+        json_array_append_new(plist, json_integer(g_array_index(ports, int, i)));
+    json_object_set_new(host, "ports", plist);
     for (guint i = 0; i < doms->len; i++) {
         NcDomainStatus *s = g_ptr_array_index(doms, i);
         json_t *addrs = strcmp(s->state, "running") == 0
@@ -424,6 +476,7 @@ nc_worker_start(const NcWorkerConfig *cfg, NcBus *bus, NcHv *hv, GError **err)
     w->nlanes = MAX(1, cfg->lanes);
     g_mutex_init(&w->hb_lock);
     g_cond_init(&w->hb_cond);
+    w->ports = nc_portfwd_new(cfg->port_bind_addr, nc_worker_resolve_vm, w);
 
     if (nc_bus_declare(bus, w->topic, true, err) < 0 ||
         nc_bus_declare(bus, NC_TOPIC_CENTRAL, false, err) < 0) {
@@ -478,6 +531,7 @@ nc_worker_stop(NcWorker *w)
     }
     g_free(w->lanes);
     g_free(w->queues);
+    nc_portfwd_free(w->ports);
     nc_hv_close(w->hv);
     g_mutex_clear(&w->hb_lock);
     g_cond_clear(&w->hb_cond);

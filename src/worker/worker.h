@@ -34,6 +34,7 @@ typedef struct {
      * file (JSON, replaced atomically): how tests see a simulated host's
      * in-process libvirt state from outside */
     const char *domains_file;
+    const char *port_bind_addr;  /* where port forwards listen; NULL: 0.0.0.0 */
 } NcWorkerConfig;
 
 /**

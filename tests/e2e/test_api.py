@@ -1,6 +1,7 @@
 """Authentication, projects, images, events and metrics."""
 import json
 import os
+import shutil
 import threading
 import urllib.request
 
@@ -122,3 +123,36 @@ def test_fresh_store_adopts_a_given_admin_token(fresh_cloud):
     fresh_cloud.start()
     assert fresh_cloud.token != "nc_" + "y" * 40
     assert fresh_cloud.request("GET", "/v1/status", token="nc_" + "y" * 40)[0] == 401
+
+
+def test_import_from_pool_with_a_kernel(cloud):
+    """Direct kernel boot for an imported image: kernel, initrd, cmdline from the pool."""
+    src = os.environ.get("NESTCLOUD_TEST_IMAGE_DIR", IMAGES)
+    pool = os.path.join(cloud.state, "images")
+    for f in ("test.qcow2", "test-vmlinuz", "test-initrd.img"):
+        shutil.copy(os.path.join(src, f), os.path.join(pool, "k-" + f))
+    bad = [
+        {"kernel": "k-test-vmlinuz"},                                   # no initrd
+        {"cmdline": "console=ttyS0"},                                   # no kernel
+        {"kernel": "k-test-vmlinuz", "initrd": "../etc/passwd"},        # outside the pool
+        {"kernel": "k-test-vmlinuz", "initrd": "k-test-initrd.img", "cmdline": "a\nb"},
+    ]
+    for extra in bad:
+        status, out = cloud.request("POST", "/v1/images",
+                                    {"name": "kboot", "path": "k-test.qcow2", **extra})
+        assert status == 400, (extra, out)
+    status, out = cloud.request("POST", "/v1/images", {
+        "name": "kboot", "path": "k-test.qcow2", "kernel": "k-test-vmlinuz", "initrd": "k-missing"})
+    assert status == 404, out
+    assert cloud.request("GET", "/v1/images/kboot")[0] == 404
+    img = cloud.call("POST", "/v1/images", {
+        "name": "kboot", "path": "k-test.qcow2", "kernel": "k-test-vmlinuz",
+        "initrd": "k-test-initrd.img", "cmdline": "console=ttyS0 root=/dev/vda2 quiet"},
+        expect=(201,))
+    assert img["boot"] == "kernel"
+    vm = cloud.create_vm("kboot", image="kboot", memory_mib=256)
+    xml = os.popen(f"virsh -c qemu:///system dumpxml {vm['id']}").read()
+    assert "<kernel>" in xml and "root=/dev/vda2 quiet" in xml
+    cloud.wait_console("kboot", "NC-STATS", timeout=120)
+    cloud.delete_vm("kboot")
+    cloud.call("DELETE", "/v1/images/kboot")
