@@ -6,7 +6,7 @@
  *
  * Volume states:
  *   creating --formatted (worker)--> available --attach--> in-use --detach--> available
- *   available|in-use --resize--> resizing --done--> (back)
+ *   a resize keeps the state; the operation in flight is in `op`
  *   available --delete--> deleting --(gone)
  *   any step failing --> error
  *
