@@ -27,8 +27,8 @@ nc_client_read_file(const char *dir, const char *name)
     return g_strstrip(text);
 }
 
-NcClient *
-nc_client_new(const char *url, const char *token, const char *state_dir)
+static NcClient *
+nc_client_make(const char *url, const char *token)
 {
     static gsize once = 0;
     if (g_once_init_enter(&once)) {
@@ -36,18 +36,38 @@ nc_client_new(const char *url, const char *token, const char *state_dir)
         g_once_init_leave(&once, 1);
     }
     NcClient *c = g_new0(NcClient, 1);
-    c->url = g_strdup(url ? url : g_getenv("NESTCLOUD_URL"));
-    if (!c->url)
-        c->url = nc_client_read_file(state_dir, "api.url");
-    if (!c->url)
-        c->url = g_strdup("http://127.0.0.1:7400");
+    c->url = g_strdup(url);
     while (g_str_has_suffix(c->url, "/"))
         c->url[strlen(c->url) - 1] = '\0';
-    c->token = g_strdup(token ? token : g_getenv("NESTCLOUD_TOKEN"));
-    if (!c->token)
-        c->token = nc_client_read_file(state_dir, "admin.token");
+    c->token = g_strdup(token);
     c->curl = curl_easy_init();
     return c;
+}
+
+NcClient *
+nc_client_new(const char *url, const char *token, const char *state_dir)
+{
+    g_autofree char *u = g_strdup(url ? url : g_getenv("NESTCLOUD_URL"));
+    if (!u)
+        u = nc_client_read_file(state_dir, "api.url");
+    g_autofree char *t = g_strdup(token ? token : g_getenv("NESTCLOUD_TOKEN"));
+    if (!t)
+        t = nc_client_read_file(state_dir, "admin.token");
+    NcClient *c = nc_client_make(u ? u : "http://127.0.0.1:7400", t);
+    if (t)
+        memset(t, 0, strlen(t));
+    return c;
+}
+
+NcClient *
+nc_client_new_market(const char *url, const char *token, const char *state_dir)
+{
+    g_autofree char *u = g_strdup(url ? url : g_getenv("NESTCLOUD_MARKET_URL"));
+    if (!u)
+        u = nc_client_read_file(state_dir, "market.url");
+    /* never the cloud's admin token: the market has accounts of its own */
+    return nc_client_make(u ? u : "http://127.0.0.1:7401",
+                          token ? token : g_getenv("NESTCLOUD_MARKET_TOKEN"));
 }
 
 void

@@ -21,6 +21,10 @@ typedef struct NcClient NcClient;
  * Returns: (transfer full): a client.
  */
 NcClient *nc_client_new(const char *url, const char *token, const char *state_dir);
+/* A client of the market: @url, else $NESTCLOUD_MARKET_URL, else
+ * STATE_DIR/market.url; @token (an API token made in the market), else
+ * $NESTCLOUD_MARKET_TOKEN, else none (the public catalogue only). */
+NcClient *nc_client_new_market(const char *url, const char *token, const char *state_dir);
 void nc_client_free(NcClient *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcClient, nc_client_free)
 

@@ -13,6 +13,7 @@ typedef struct {
     NcClient *client;
     bool json;          /* --json: machine output */
     bool no_wait;       /* --no-wait: return once the operation is accepted */
+    bool market;        /* set before parsing: talk to the market, not the API */
 } NcCli;
 
 typedef struct {
@@ -30,6 +31,7 @@ extern const NcVerb nc_project_verbs[];
 extern const NcVerb nc_reservation_verbs[];
 extern const NcVerb nc_volume_verbs[];
 extern const NcVerb nc_snapshot_verbs[];
+extern const NcVerb nc_market_verbs[];
 /* storage verbs that live under `vm` (cmd_volume.c) */
 extern const NcVerb nc_vm_storage_verbs[];
 

@@ -71,7 +71,8 @@ nc_cli_parse(const char *usage, GOptionEntry *entries, int *argc, char ***argv, 
     cli->no_wait = no_wait;
     g_autofree char *state = nc_opt_state_dir ? g_strdup(nc_opt_state_dir)
                                               : nc_cmd_default_state_dir();
-    cli->client = nc_client_new(nc_opt_url, nc_opt_token, state);
+    cli->client = cli->market ? nc_client_new_market(nc_opt_url, nc_opt_token, state)
+                              : nc_client_new(nc_opt_url, nc_opt_token, state);
     return 0;
 }
 
@@ -232,6 +233,7 @@ nc_cmd_client(const char *noun, int argc, char **argv)
         { "reservation", nc_reservation_verbs },
         { "volume", nc_volume_verbs },
         { "snapshot", nc_snapshot_verbs },
+        { "market", nc_market_verbs },
     };
     if (strcmp(noun, "status") == 0)
         return nc_cmd_status(argc, argv);
@@ -249,7 +251,7 @@ nc_cmd_client(const char *noun, int argc, char **argv)
         for (size_t k = 0; k < G_N_ELEMENTS(tables) && tables[k]; k++) {
             for (const NcVerb *v = tables[k]; v->verb; v++) {
                 if (strcmp(argv[1], v->verb) == 0) {
-                    NcCli cli = { 0 };
+                    NcCli cli = { .market = strcmp(noun, "market") == 0 };
                     return v->run(&cli, argc - 1, argv + 1);
                 }
             }

@@ -34,6 +34,8 @@ static const struct {
     { "reservation", "create, list, show, delete: VMs scheduled for later" },
     { "volume", "create, list, show, resize, delete: block volumes" },
     { "snapshot", "list, show, restore, export, publish, delete" },
+    { "market", "offers, offer, prices, bid, contracts, contract, end, allocations, start,\n"
+                "            stop, statement: the market's client" },
     { "status", "the cloud at a glance" },
     { "events", "follow the event stream" },
 };
@@ -76,6 +78,9 @@ main(int argc, char **argv)
         printf("nestcloud %s\n", NC_VERSION);
         return 0;
     }
+    /* `market` is the daemon, and with a verb, the market's client */
+    if (strcmp(argv[1], "market") == 0 && argc > 2 && argv[2][0] != '-')
+        return nc_cmd_client("market", argc - 1, argv + 1);
     for (size_t i = 0; i < G_N_ELEMENTS(nc_daemons); i++) {
         if (strcmp(argv[1], nc_daemons[i].name) == 0)
             return nc_daemons[i].run(argc - 1, argv + 1);
