@@ -35,14 +35,14 @@ check: build
 	scripts/deps.sh test
 	scripts/libvirt.sh
 	meson test -C $(BUILD) --suite unit --print-errorlogs
-	$(PYTEST) -q tests/e2e -m "not slow"
+	$(PYTEST) -q --durations=10 tests/e2e -m "not slow"
 
 check-unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
 
 check-e2e: build
 	scripts/libvirt.sh
-	$(PYTEST) -q tests/e2e -m "not slow"
+	$(PYTEST) -q --durations=10 tests/e2e -m "not slow"
 
 check-slow: build nested-image
 	scripts/deps.sh test
