@@ -61,4 +61,7 @@ EOT
 if [ -n "$addr" ]; then
 	echo "  curl http://$addr/        # the demo guest's web page"
 fi
+if [ -s "$state/market.url" ]; then
+	echo "The market (web UI and /market/v1) runs at $(cat "$state/market.url")."
+fi
 echo "Stop it with: make stop"
