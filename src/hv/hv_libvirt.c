@@ -338,6 +338,23 @@ nc__hv_generic_force_stop(NcHv *hv, const char *id, GError **err)
 }
 
 int
+nc__hv_define(NcHv *hv, const char *xml, const char *what, GError **err)
+{
+    virConnectPtr conn = nc__hv_conn(hv, err);
+    if (!conn)
+        return -1;
+    virDomainPtr def = virDomainDefineXML(conn, xml);
+    nc__hv_conn_done(conn);
+    if (!def) {
+        g_autofree char *msg = g_strconcat("cannot ", what, NULL);
+        nc__hv_error(err, NC_ERR_HYPERVISOR, msg);
+        return -1;
+    }
+    virDomainFree(def);
+    return 0;
+}
+
+int
 nc__hv_generic_stop(NcHv *hv, const char *id, int timeout_s, GError **err)
 {
     GError *local = NULL;

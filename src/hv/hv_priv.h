@@ -47,6 +47,9 @@ GPtrArray *nc__hv_generic_list(NcHv *hv, GError **err);
 /* live/config vCPU, memory and priority changes on a defined domain */
 int nc__hv_generic_resize(NcHv *hv, virDomainPtr dom, const NcVmSpec *spec, GError **err);
 int nc__hv_undefine(virDomainPtr dom, GError **err);
+/* Defines (or redefines) a domain from @xml; on failure @err says
+ * "cannot @what" with libvirt's reason. */
+int nc__hv_define(NcHv *hv, const char *xml, const char *what, GError **err);
 
 /* block storage and snapshots on QEMU hosts (hv_storage.c) */
 int nc__hv_storage_open(NcHv *hv, GError **err);

@@ -395,17 +395,7 @@ nc_hv_persist(NcHv *hv, virDomainPtr dom, const char *xml, GError **err)
 {
     if (virDomainIsPersistent(dom) == 1)
         return 0;
-    virConnectPtr conn = nc__hv_conn(hv, err);
-    if (!conn)
-        return -1;
-    virDomainPtr def = virDomainDefineXML(conn, xml);
-    nc__hv_conn_done(conn);
-    if (!def) {
-        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot define the VM");
-        return -1;
-    }
-    virDomainFree(def);
-    return 0;
+    return nc__hv_define(hv, xml, "define the VM", err);
 }
 
 /* Defines the VM and, with @start, boots it.  A new VM is booted with
@@ -520,17 +510,7 @@ nc_hv_qemu_vm_resize(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GErro
     g_autofree char *xml = nc_hv_domain_xml(hv, spec, image, dir, err);
     if (!xml)
         return -1;
-    virConnectPtr conn = nc__hv_conn(hv, err);
-    if (!conn)
-        return -1;
-    virDomainPtr redefined = virDomainDefineXML(conn, xml);
-    nc__hv_conn_done(conn);
-    if (!redefined) {
-        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot change the VM's definition");
-        return -1;
-    }
-    virDomainFree(redefined);
-    return 0;
+    return nc__hv_define(hv, xml, "change the VM's definition", err);
 }
 
 static json_t *

@@ -83,16 +83,8 @@ nc_hv_sim_prepare(NcHv *hv, const NcVmSpec *spec, bool start, GError **err)
     }
     if (!existing) {
         g_autofree char *xml = nc_hv_sim_xml(hv, spec);
-        virConnectPtr conn = nc__hv_conn(hv, err);
-        if (!conn)
+        if (nc__hv_define(hv, xml, "define the simulated VM", err) < 0)
             return -1;
-        virDomainPtr dom = virDomainDefineXML(conn, xml);
-        nc__hv_conn_done(conn);
-        if (!dom) {
-            nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot define the simulated VM");
-            return -1;
-        }
-        virDomainFree(dom);
     }
     return start ? nc__hv_generic_start(hv, spec->id, err) : 0;
 }
@@ -135,17 +127,7 @@ nc_hv_sim_resize(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **
     /* the test driver keeps no guest to hotplug into: the new shape is
      * recorded in the definition, which is all a simulation can show */
     g_autofree char *xml = nc_hv_sim_xml(hv, spec);
-    virConnectPtr conn = nc__hv_conn(hv, err);
-    if (!conn)
-        return -1;
-    virDomainPtr def = virDomainDefineXML(conn, xml);
-    nc__hv_conn_done(conn);
-    if (!def) {
-        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot change the simulated VM");
-        return -1;
-    }
-    virDomainFree(def);
-    return 0;
+    return nc__hv_define(hv, xml, "change the simulated VM", err);
 }
 
 static json_t *

@@ -130,16 +130,28 @@ nc_volume_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GErr
     return nc_op_to_api_json(op);
 }
 
+/* The id of the caller's VM @key (NULL when @key is), for the listings
+ * that may be narrowed to one VM.  -1 when there is no such VM. */
+static int
+nc_storage_vm_filter(NcCentral *c, const NcCaller *caller, const char *key, char **ret_id,
+                     GError **err)
+{
+    *ret_id = NULL;
+    if (!key)
+        return 0;
+    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NC_SCOPE(caller), key, err);
+    if (!vm)
+        return -1;
+    *ret_id = g_strdup(vm->spec->id);
+    return 0;
+}
+
 json_t *
 nc_volume_service_list(NcCentral *c, const NcCaller *caller, const char *vm, GError **err)
 {
     g_autofree char *vm_id = NULL;
-    if (vm) {
-        g_autoptr(NcVm) owner = nc_store_vm_get(c->store, NC_SCOPE(caller), vm, err);
-        if (!owner)
-            return NULL;
-        vm_id = g_strdup(owner->spec->id);
-    }
+    if (nc_storage_vm_filter(c, caller, vm, &vm_id, err) < 0)
+        return NULL;
     g_autoptr(GPtrArray) list = nc_store_volume_list(c->store, NC_SCOPE(caller), vm_id, err);
     if (!list)
         return NULL;
@@ -426,12 +438,8 @@ json_t *
 nc_snapshot_service_list(NcCentral *c, const NcCaller *caller, const char *vm_key, GError **err)
 {
     g_autofree char *vm_id = NULL;
-    if (vm_key) {
-        g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NC_SCOPE(caller), vm_key, err);
-        if (!vm)
-            return NULL;
-        vm_id = g_strdup(vm->spec->id);
-    }
+    if (nc_storage_vm_filter(c, caller, vm_key, &vm_id, err) < 0)
+        return NULL;
     g_autoptr(GPtrArray) list = nc_store_snapshot_list(c->store, NC_SCOPE(caller), vm_id, err);
     if (!list)
         return NULL;
