@@ -29,14 +29,3 @@ void nc_api_stop(NcApi *api);
 
 /* Returns: the port actually bound. */
 uint16_t nc_api_port(NcApi *api);
-
-/**
- * nc_listen_parse:
- * @listen: "ADDR:PORT"
- * @ret_host: the address part (caller frees)
- * @ret_port: the port
- * @err: NC_ERR_INVALID_ARGUMENT when malformed
- *
- * Returns: 0 or -1.
- */
-int nc_listen_parse(const char *listen, char **ret_host, uint16_t *ret_port, GError **err);

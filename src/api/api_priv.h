@@ -3,9 +3,9 @@
 #pragma once
 
 #include "api.h"
+#include "http/http_server.h"
 
 #include <jansson.h>
-#include <microhttpd.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -42,16 +42,11 @@ struct NcApi {
 };
 
 struct NcRequest {
+    NcHttpRequest http;       /* method, path, body, limits: the HTTP layer's */
     const NcRoute *route;
-    const char *method;
-    char *path;
     char *params[4];          /* the {} segments, URL-decoded */
     int nparams;
-    struct MHD_Connection *conn;
     NcCaller *caller;
-    GByteArray *body;
-    bool too_large;
-    GError *early;            /* an error found before the body was read */
     FILE *upload;             /* NC_ROUTE_UPLOAD: the temporary file */
     char *upload_path;
     uint64_t upload_bytes;

@@ -4,6 +4,7 @@
 #include "cmd.h"
 #include "api/api.h"
 #include "bus/bus.h"
+#include "http/http_server.h"
 #include "hv/hv.h"
 #include "service/central.h"
 #include "uplink.h"
@@ -451,11 +452,8 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
         }
         g_autofree char *host = NULL;
         uint16_t port = 0;
-        nc_listen_parse(o->listen, &host, &port, NULL);
-        bool v6 = strchr(host, ':') != NULL;
-        g_autofree char *url = g_strdup_printf("http://%s%s%s:%u", v6 ? "[" : "",
-                                               strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host,
-                                               v6 ? "]" : "", nc_api_port(api));
+        nc_http_listen_parse(o->listen, NULL, &host, &port, NULL);
+        g_autofree char *url = nc_http_url(host, nc_api_port(api));
         g_autofree char *url_path = g_build_filename(o->state_dir, "api.url", NULL);
         g_autofree char *line = g_strconcat(url, "\n", NULL);
         nc_fs_write_atomic(url_path, line, strlen(line), 0644, NULL);

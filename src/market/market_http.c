@@ -1,5 +1,5 @@
-/* market_http.c: the market's HTTP server: libmicrohttpd glue, pages and
- * static files, authentication, CSRF, limits and errors. */
+/* market_http.c: the market's side of its HTTP server: pages and static
+ * files, authentication, CSRF and limits.  src/http does the rest. */
 #include "nc_config.h"
 #include "market_http.h"
 #include "accounts.h"
@@ -9,9 +9,6 @@
 #include "util/nc_log.h"
 #include "util/nc_secret.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <string.h>
 
 /* What the browser may do with our pages: only our own scripts and styles,
@@ -132,29 +129,23 @@ nc_market_web_free(NcMarketWeb *w)
 const char *
 nc_market_request_query(NcMarketRequest *req, const char *key)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+    return nc_http_request_query(&req->http, key);
 }
 
 const char *
 nc_market_request_header(NcMarketRequest *req, const char *key)
 {
-    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, key);
+    return nc_http_request_header(&req->http, key);
 }
 
 static void
-nc_market_request_free(NcMarketRequest *req)
+nc_market_request_clear(NcHttpRequest *http)
 {
-    if (!req)
-        return;
-    g_free(req->path);
+    NcMarketRequest *req = (NcMarketRequest *)http;
     for (int i = 0; i < req->nparams; i++)
         g_free(req->params[i]);
     nc_market_caller_free(req->caller);
-    if (req->body)
-        g_byte_array_unref(req->body);
     json_decref(req->json);
-    g_clear_error(&req->early);
-    g_free(req);
 }
 
 char *
@@ -168,65 +159,27 @@ nc_market_cookie(NcMarket *m, const char *value)
 
 /* ---- responses ---- */
 
-static void
-nc_market_common_headers(struct MHD_Response *r)
-{
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "X-Frame-Options", "DENY");
-    MHD_add_response_header(r, "Referrer-Policy", "same-origin");
-}
-
 static enum MHD_Result
-nc_market_send(struct MHD_Connection *conn, unsigned status, const char *type, void *body,
-               size_t len, enum MHD_ResponseMemoryMode mode, const char *cache,
-               const char *cookie)
+nc_market_send_json(NcMarketRequest *req, unsigned status, json_t *body, const char *cookie)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
-    nc_market_common_headers(r);
-    if (g_str_has_prefix(type, "text/html"))
-        MHD_add_response_header(r, "Content-Security-Policy", NC_MARKET_CSP);
-    if (cookie)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
-    enum MHD_Result ret = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-static enum MHD_Result
-nc_market_send_json(struct MHD_Connection *conn, unsigned status, json_t *body,
-                    const char *cookie)
-{
-    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    g_autofree char *withnl = g_strconcat(text, "\n", NULL);
-    free(text);
-    size_t len = strlen(withnl);
-    return nc_market_send(conn, status, "application/json", g_steal_pointer(&withnl), len,
-                          MHD_RESPMEM_MUST_FREE, "no-store", cookie);
+    return nc_http_send_json(&req->http, &(NcHttpHead){ .status = status, .set_cookie = cookie },
+                             body);
 }
 
 static enum MHD_Result
 nc_market_send_error(NcMarketRequest *req, const GError *error)
 {
-    NcErrorCode code = nc_error_code(error);
-    unsigned status = nc_error_http_status(code);
-    if (status >= 500 && code != NC_ERR_UNAVAILABLE)
-        nc_log_error("market: %s %s: %s (at %s)", req->method, req->path, error->message,
-                     nc_error_last_location());
-    if (req->is_page) {
-        g_autofree char *esc = g_markup_escape_text(error->message, -1);
-        char *html = g_strdup_printf("<!doctype html><meta charset=utf-8><title>%u</title>"
-                                     "<link rel=stylesheet href=\"/static/style.css\">"
-                                     "<main class=narrow><h1>%u</h1><p>%s</p>"
-                                     "<p><a href=\"/\">Back to the catalogue</a></p></main>",
-                                     status, status, esc);
-        return nc_market_send(req->conn, status, "text/html; charset=utf-8", html, strlen(html),
-                              MHD_RESPMEM_MUST_FREE, "no-store", NULL);
-    }
-    g_autoptr(json_t) body = json_pack("{s:{s:s, s:s}}", "error", "code",
-                                       nc_error_code_name(code), "message", error->message);
-    return nc_market_send_json(req->conn, status, body, NULL);
+    if (!req->is_page)
+        return nc_http_send_error(&req->http, error);
+    unsigned status = nc_http_error_status(&req->http, error);
+    g_autofree char *esc = g_markup_escape_text(error->message, -1);
+    char *html = g_strdup_printf("<!doctype html><meta charset=utf-8><title>%u</title>"
+                                 "<link rel=stylesheet href=\"/static/style.css\">"
+                                 "<main class=narrow><h1>%u</h1><p>%s</p>"
+                                 "<p><a href=\"/\">Back to the catalogue</a></p></main>",
+                                 status, status, esc);
+    NcHttpHead head = { .status = status, .content_type = "text/html; charset=utf-8" };
+    return nc_http_send(&req->http, &head, html, strlen(html), MHD_RESPMEM_MUST_FREE);
 }
 
 /* ---- pages ---- */
@@ -334,37 +287,37 @@ nc_market_offer_page_public(NcMarket *m, const char *id, GError **err)
 }
 
 static enum MHD_Result
-nc_market_send_bytes(struct MHD_Connection *conn, GBytes *b, const char *type, const char *cache)
+nc_market_send_bytes(NcMarketRequest *req, GBytes *b, const char *type, const char *cache)
 {
     gsize len = 0;
     const void *data = g_bytes_get_data(b, &len);
+    NcHttpHead head = { .status = 200, .content_type = type, .cache_control = cache };
     /* MHD copies with MUST_COPY; the bytes stay ours */
-    return nc_market_send(conn, 200, type, (void *)data, len, MHD_RESPMEM_MUST_COPY, cache, NULL);
+    return nc_http_send(&req->http, &head, (void *)data, len, MHD_RESPMEM_MUST_COPY);
 }
 
 static enum MHD_Result
 nc_market_serve_page(NcMarket *m, NcMarketRequest *req)
 {
     g_autoptr(GError) err = NULL;
-    const char *path = req->path;
-    req->is_page = true;
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        nc_error_set(&err, NC_ERR_METHOD_NOT_ALLOWED, "%s is not allowed on %s", req->method,
-                     path);
+    const char *path = req->http.path;
+    if (strcmp(req->http.method, "GET") != 0 && strcmp(req->http.method, "HEAD") != 0) {
+        nc_error_set(&err, NC_ERR_METHOD_NOT_ALLOWED, "%s is not allowed on %s",
+                     req->http.method, path);
         return nc_market_send_error(req, err);
     }
     for (size_t i = 0; i < G_N_ELEMENTS(nc_market_pages); i++) {
         if (strcmp(path, nc_market_pages[i].path) == 0) {
             GBytes *b = g_hash_table_lookup(m->web->files, nc_market_pages[i].file);
             if (b)
-                return nc_market_send_bytes(req->conn, b, "text/html; charset=utf-8", "no-cache");
+                return nc_market_send_bytes(req, b, "text/html; charset=utf-8", "no-cache");
         }
     }
     if (g_str_has_prefix(path, "/static/")) {
         const char *name = path + strlen("/static/");
         GBytes *b = strchr(name, '/') ? NULL : g_hash_table_lookup(m->web->files, name);
         if (b && !g_str_has_suffix(name, ".html"))
-            return nc_market_send_bytes(req->conn, b, nc_market_content_type(name),
+            return nc_market_send_bytes(req, b, nc_market_content_type(name),
                                         "public, max-age=300");
     }
     if (g_str_has_prefix(path, "/offers/")) {
@@ -373,7 +326,7 @@ nc_market_serve_page(NcMarket *m, NcMarketRequest *req)
             g_autoptr(GBytes) b = nc_market_offer_page_render(m, id, &err);
             if (!b)
                 return nc_market_send_error(req, err);
-            return nc_market_send_bytes(req->conn, b, "text/html; charset=utf-8", "no-cache");
+            return nc_market_send_bytes(req, b, "text/html; charset=utf-8", "no-cache");
         }
     }
     nc_error_set(&err, NC_ERR_NOT_FOUND, "There is no page at this address.");
@@ -382,53 +335,25 @@ nc_market_serve_page(NcMarket *m, NcMarketRequest *req)
 
 /* ---- routing and dispatch ---- */
 
-static bool
-nc_market_route_match(const char *pattern, const char *path, NcMarketRequest *req)
-{
-    g_auto(GStrv) pp = g_strsplit(pattern, "/", -1);
-    g_auto(GStrv) sp = g_strsplit(path, "/", -1);
-    if (g_strv_length(pp) != g_strv_length(sp))
-        return false;
-    int n = 0;
-    for (int i = 0; pp[i]; i++) {
-        if (strcmp(pp[i], "{}") == 0) {
-            if (!*sp[i] || strlen(sp[i]) > 64 || n >= (int)G_N_ELEMENTS(req->params))
-                return false;
-            n++;
-        } else if (strcmp(pp[i], sp[i]) != 0) {
-            return false;
-        }
-    }
-    if (req && !req->route) {
-        n = 0;
-        for (int i = 0; pp[i]; i++)
-            if (strcmp(pp[i], "{}") == 0)
-                req->params[n++] = g_strdup(sp[i]);
-        req->nparams = n;
-    }
-    return true;
-}
-
 static const NcMarketRoute *
 nc_market_route_find(NcMarketRequest *req, GError **err)
 {
     bool known = false;
-    const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    const char *path = req->http.path;
+    const char *method = strcmp(req->http.method, "HEAD") == 0 ? "GET" : req->http.method;
     for (size_t i = 0; i < nc_market_route_count; i++) {
         const NcMarketRoute *r = &nc_market_routes[i];
-        if (!nc_market_route_match(r->pattern, req->path, NULL))
+        if (!nc_http_path_match(r->pattern, path, 64, NULL, (int)G_N_ELEMENTS(req->params),
+                                NULL))
             continue;
         known = true;
         if (strcmp(r->method, method) == 0) {
-            nc_market_route_match(r->pattern, req->path, req);
+            nc_http_path_match(r->pattern, path, 64, req->params,
+                               (int)G_N_ELEMENTS(req->params), &req->nparams);
             return r;
         }
     }
-    if (known)
-        nc_error_set(err, NC_ERR_METHOD_NOT_ALLOWED, "%s is not allowed on %s", req->method,
-                     req->path);
-    else
-        nc_error_set(err, NC_ERR_NOT_FOUND, "no such endpoint: %s", req->path);
+    nc_http_set_no_route(&req->http, known, err);
     return NULL;
 }
 
@@ -455,47 +380,53 @@ nc_market_method_changes(const char *method)
 
 /* Everything decided before the body is read. */
 static void
-nc_market_request_begin(NcMarket *m, NcMarketRequest *req)
+nc_market_request_begin(void *owner, NcHttpRequest *http)
 {
-    req->route = nc_market_route_find(req, &req->early);
+    NcMarket *m = owner;
+    NcMarketRequest *req = (NcMarketRequest *)http;
+    if (!g_str_has_prefix(http->path, "/market/v1/") && strcmp(http->path, "/market/v1") != 0) {
+        req->is_page = true;
+        return;
+    }
+    req->route = nc_market_route_find(req, &http->early);
     if (!req->route)
         return;
     const char *auth = nc_market_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *bearer = NULL;
     if (auth) {
         if (!g_str_has_prefix(auth, "Bearer ") || strlen(auth) > 256) {
-            nc_error_set(&req->early, NC_ERR_UNAUTHENTICATED,
+            nc_error_set(&http->early, NC_ERR_UNAUTHENTICATED,
                          "the Authorization header must be 'Bearer TOKEN'");
             return;
         }
         bearer = auth + 7;
     }
-    const char *cookie = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, NC_MARKET_COOKIE);
-    req->caller = nc_market_authenticate(m, cookie, bearer, &req->early);
-    if (req->early)
+    const char *cookie = MHD_lookup_connection_value(http->conn, MHD_COOKIE_KIND, NC_MARKET_COOKIE);
+    req->caller = nc_market_authenticate(m, cookie, bearer, &http->early);
+    if (http->early)
         return;
     unsigned flags = req->route->flags;
     if (!req->caller && !(flags & NC_MROUTE_PUBLIC)) {
-        nc_error_set(&req->early, NC_ERR_UNAUTHENTICATED,
+        nc_error_set(&http->early, NC_ERR_UNAUTHENTICATED,
                      "log in first, or send 'Authorization: Bearer TOKEN' with an API token");
         return;
     }
     if ((flags & NC_MROUTE_PROVIDER) && !req->caller->provider) {
-        nc_error_set(&req->early, NC_ERR_FORBIDDEN,
+        nc_error_set(&http->early, NC_ERR_FORBIDDEN,
                      "only providers may do this; become one in your account (company, tax "
                      "number, IBAN, address)");
         return;
     }
-    if (nc_market_method_changes(req->method)) {
+    if (nc_market_method_changes(http->method)) {
         if (!nc_market_origin_ok(req)) {
-            nc_error_set(&req->early, NC_ERR_FORBIDDEN,
+            nc_error_set(&http->early, NC_ERR_FORBIDDEN,
                          "a request from another site was refused (Origin does not match)");
             return;
         }
         if (req->caller && req->caller->session) {
             const char *csrf = nc_market_request_header(req, "X-CSRF-Token");
             if (!csrf || !nc_secret_equal(csrf, req->caller->csrf)) {
-                nc_error_set(&req->early, NC_ERR_FORBIDDEN,
+                nc_error_set(&http->early, NC_ERR_FORBIDDEN,
                              "the CSRF token is missing or wrong: send X-CSRF-Token from "
                              "GET /market/v1/me");
                 return;
@@ -505,17 +436,18 @@ nc_market_request_begin(NcMarket *m, NcMarketRequest *req)
     const char *clen = nc_market_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t declared = clen ? g_ascii_strtoull(clen, NULL, 10) : 0;
     if (declared > NC_MARKET_BODY_BYTES) {
-        nc_error_set(&req->early, NC_ERR_TOO_LARGE, "request bodies are limited to %d bytes",
+        nc_error_set(&http->early, NC_ERR_TOO_LARGE, "request bodies are limited to %d bytes",
                      NC_MARKET_BODY_BYTES);
         return;
     }
     const char *ctype = nc_market_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
     if ((flags & NC_MROUTE_JSON) && (!ctype || !g_str_has_prefix(ctype, "application/json"))) {
-        nc_error_set(&req->early, NC_ERR_INVALID_ARGUMENT,
+        nc_error_set(&http->early, NC_ERR_INVALID_ARGUMENT,
                      "send the body as JSON with Content-Type: application/json");
         return;
     }
-    req->body = g_byte_array_new();
+    http->body = g_byte_array_new();
+    http->body_limit = NC_MARKET_BODY_BYTES;
 }
 
 static enum MHD_Result
@@ -526,7 +458,7 @@ nc_market_dispatch(NcMarket *m, NcMarketRequest *req)
     unsigned flags = req->route->flags;
 
     if (flags & NC_MROUTE_JSON) {
-        req->json = nc_json_parse_object((const char *)req->body->data, req->body->len, &err);
+        req->json = nc_http_request_json(&req->http, &err);
         if (!req->json)
             return nc_market_send_error(req, err);
     }
@@ -545,160 +477,67 @@ nc_market_dispatch(NcMarket *m, NcMarketRequest *req)
     }
     enum MHD_Result ret;
     if (resp.stream) {
-        nc_market_common_headers(resp.stream);
-        ret = MHD_queue_response(req->conn, resp.status, resp.stream);
+        nc_http_add_headers(&req->http, resp.stream);
+        ret = MHD_queue_response(req->http.conn, resp.status, resp.stream);
         MHD_destroy_response(resp.stream);
     } else {
         if (!resp.json)
             resp.json = json_object();
-        ret = nc_market_send_json(req->conn, resp.status, resp.json, resp.set_cookie);
+        ret = nc_market_send_json(req, resp.status, resp.json, resp.set_cookie);
         json_decref(resp.json);
     }
     g_free(resp.set_cookie);
     return ret;
 }
 
+static void
+nc_market_request_too_large(NcHttpRequest *http, GError **err)
+{
+    nc_error_set(err, NC_ERR_TOO_LARGE, "request bodies are limited to %d bytes",
+                 NC_MARKET_BODY_BYTES);
+}
+
 static enum MHD_Result
-nc_market_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-                 const char *version, const char *upload_data, size_t *upload_data_size,
-                 void **con_cls)
+nc_market_request_finish(void *owner, NcHttpRequest *http)
 {
-    NcMarket *m = cls;
-    NcMarketRequest *req = *con_cls;
-
-    if (!req) {
-        req = g_new0(NcMarketRequest, 1);
-        req->conn = conn;
-        req->method = method;
-        req->path = g_strdup(url);
-        if (strlen(req->path) > 1 && g_str_has_suffix(req->path, "/"))
-            req->path[strlen(req->path) - 1] = '\0';
-        *con_cls = req;
-        if (!g_str_has_prefix(req->path, "/market/v1/") &&
-            strcmp(req->path, "/market/v1") != 0) {
-            req->is_page = true;
-            return MHD_YES;
-        }
-        nc_market_request_begin(m, req);
-        if (req->early)
-            return nc_market_send_error(req, req->early);
-        return MHD_YES;
-    }
-    if (*upload_data_size) {
-        if (req->body && !req->too_large) {
-            if (req->body->len + *upload_data_size > NC_MARKET_BODY_BYTES)
-                req->too_large = true;
-            else
-                g_byte_array_append(req->body, (const guint8 *)upload_data,
-                                    (guint)*upload_data_size);
-        }
-        *upload_data_size = 0;
-        return MHD_YES;
-    }
+    NcMarketRequest *req = (NcMarketRequest *)http;
     if (req->is_page)
-        return nc_market_serve_page(m, req);
-    if (req->early)
-        return nc_market_send_error(req, req->early);
-    if (req->too_large) {
-        g_autoptr(GError) err = NULL;
-        nc_error_set(&err, NC_ERR_TOO_LARGE, "request bodies are limited to %d bytes",
-                     NC_MARKET_BODY_BYTES);
-        return nc_market_send_error(req, err);
-    }
-    return nc_market_dispatch(m, req);
+        return nc_market_serve_page(owner, req);
+    return nc_market_dispatch(owner, req);
 }
 
-static void
-nc_market_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                    enum MHD_RequestTerminationCode toe)
-{
-    nc_market_request_free(*con_cls);
-    *con_cls = NULL;
-}
+static const char *const nc_market_headers[] = {
+    "X-Content-Type-Options", "nosniff",
+    "X-Frame-Options", "DENY",
+    "Referrer-Policy", "same-origin",
+    NULL,
+};
 
-static void
-nc_market_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    g_strchomp(msg);
-    nc_log_debug("market http: %s", msg);
-}
+/* the layer allocates requests of request_size and sees their first member */
+G_STATIC_ASSERT(G_STRUCT_OFFSET(NcMarketRequest, http) == 0);
 
-static int
-nc_market_listen_parse(const char *listen, char **ret_host, uint16_t *ret_port, GError **err)
-{
-    const char *colon = listen ? strrchr(listen, ':') : NULL;
-    char *end = NULL;
-    if (!colon || colon == listen) {
-        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "listen address '%s' must be ADDR:PORT, "
-                     "such as 127.0.0.1:7401", listen ? listen : "");
-        return -1;
-    }
-    errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (errno || !end || *end || end == colon + 1 || port > 65535) {
-        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "port in '%s' is not a number up to 65535",
-                     listen);
-        return -1;
-    }
-    g_autofree char *host = g_strndup(listen, (gsize)(colon - listen));
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-        char *inner = g_strndup(host + 1, strlen(host) - 2);
-        g_free(host);
-        host = inner;
-    }
-    *ret_host = g_steal_pointer(&host);
-    *ret_port = (uint16_t)port;
-    return 0;
-}
+static const NcHttpServer nc_market_http = {
+    .name = "market",
+    .listen_example = "127.0.0.1:7401",
+    .max_connections = NC_MARKET_CONNECTIONS,
+    .headers = nc_market_headers,
+    .html_policy = NC_MARKET_CSP,
+    .json_flags = JSON_REAL_PRECISION(12),
+    .quiet_unavailable = true,      /* a backend that is away is no fault of ours */
+    .request_size = sizeof(NcMarketRequest),
+    .begin = nc_market_request_begin,
+    .body_too_large = nc_market_request_too_large,
+    .finish = nc_market_request_finish,
+    .clear = nc_market_request_clear,
+};
 
 int
 nc_market_http_start(NcMarket *m, GError **err)
 {
-    g_autofree char *host = NULL;
-    uint16_t port = 0;
-    if (nc_market_listen_parse(m->listen, &host, &port, err) < 0)
-        return -1;
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
-    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-    bool v6 = false;
-    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-    } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(port);
-        flags |= MHD_USE_IPv6;
-        v6 = true;
-    } else {
-        nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
-                     "listen address '%s' is not an IPv4 or IPv6 address", host);
-        return -1;
-    }
     m->page_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify)nc_page_cached_free);
-    m->mhd = MHD_start_daemon(flags, port, NULL, NULL, nc_market_access, m,
-                              MHD_OPTION_EXTERNAL_LOGGER, nc_market_mhd_log, m,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                              MHD_OPTION_NOTIFY_COMPLETED, nc_market_completed, m,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)NC_MARKET_CONNECTIONS,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-                              MHD_OPTION_END);
-    if (!m->mhd) {
-        nc_error_set(err, NC_ERR_UNAVAILABLE, "the market cannot listen on %s (address in use?)",
-                     m->listen);
-        return -1;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    m->port = info ? info->port : port;
-    m->url = g_strdup_printf("http://%s%s%s:%u", v6 ? "[" : "",
-                             strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host, v6 ? "]" : "",
-                             m->port);
-    return 0;
+    m->mhd = nc_http_server_start(&nc_market_http, m, m->listen, &m->port, &m->url, err);
+    return m->mhd ? 0 : -1;
 }
 
 void

@@ -11,8 +11,7 @@
 #pragma once
 
 #include "market_priv.h"
-
-#include <microhttpd.h>
+#include "http/http_server.h"
 
 typedef enum {
     NC_MROUTE_PUBLIC = 1 << 0,     /* anonymous callers allowed */
@@ -45,17 +44,12 @@ extern const NcMarketRoute nc_market_routes[];
 extern const size_t nc_market_route_count;
 
 struct NcMarketRequest {
+    NcHttpRequest http;            /* method, path, body, limits: the HTTP layer's */
     const NcMarketRoute *route;
-    const char *method;
-    char *path;
     char *params[3];
     int nparams;
-    struct MHD_Connection *conn;
     NcMarketCaller *caller;        /* NULL: anonymous */
-    GByteArray *body;
     json_t *json;                  /* the parsed body of NC_MROUTE_JSON routes */
-    bool too_large;
-    GError *early;
     bool is_page;                  /* a page or a static file, not the API */
 };
 
