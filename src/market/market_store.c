@@ -182,6 +182,9 @@ static const char *const nc_market_schema_versions[] = {
      * without sorting (bench/market_round.py) */
     "CREATE INDEX contracts_open ON contracts (created_at, id)"
     " WHERE state IN ('agreed', 'active', 'notice');",
+    /* 3: how many TCP ports a buyer may forward from the backend's host to
+     * the allocation's VM (a reseller's Nested Cloud API, a web server) */
+    "ALTER TABLE offers ADD COLUMN ports BIGINT NOT NULL DEFAULT 0;",
 };
 
 const NcSchema nc_market_schema = {
