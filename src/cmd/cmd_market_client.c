@@ -204,28 +204,53 @@ nc_market_post(NcCli *cli, const char *path, json_t *body)
     return 0;
 }
 
+/* The most user-data the market takes (its own limit, checked again there). */
+#define NC_MARKET_USER_DATA_MAX (32 * 1024)
+
 static int
 nc_market_bid(NcCli *cli, int argc, char **argv)
 {
-    char *max = NULL;
+    char *max = NULL, *user_data_file = NULL;
+    gboolean start = FALSE;
     GOptionEntry entries[] = {
         { "max-price", 0, 0, G_OPTION_ARG_STRING, &max,
           "The most I pay per slot-hour, such as 0.05 (required for spot offers)", "PRICE" },
+        { "start", 0, 0, G_OPTION_ARG_NONE, &start, "Start the VM once it is created", NULL },
+        { "user-data", 0, 0, G_OPTION_ARG_FILENAME, &user_data_file,
+          "The VM's NoCloud user-data (a Nested Cloud's seed), from FILE", "FILE" },
         { NULL }
     };
     if (nc_cli_parse("OFFER - ask for a slot of an offer (a bid on a spot offer)", entries,
                      &argc, &argv, cli) < 0)
         return 2;
+    g_autofree char *user_data = NULL;
+    gsize len = 0;
+    g_autoptr(GError) err = NULL;
+    if (argc == 2 && user_data_file &&
+        (!g_file_get_contents(user_data_file, &user_data, &len, &err) ||
+         len > NC_MARKET_USER_DATA_MAX || strlen(user_data) != len)) {
+        fprintf(stderr, "nestcloud: --user-data %s: %s\n", user_data_file,
+                err ? err->message : "not a text of at most 32 KiB");
+        argc = 0;
+    }
+    g_free(user_data_file);
     if (argc != 2) {
         g_clear_pointer(&cli->client, nc_client_free);
         g_free(max);
-        fprintf(stderr, "usage: nestcloud market bid OFFER [--max-price PRICE]\n");
+        fprintf(stderr, "usage: nestcloud market bid OFFER [--max-price PRICE] [--start] "
+                "[--user-data FILE]\n");
         return 2;
     }
     g_autoptr(json_t) body = json_pack("{s:s}", "offer", argv[1]);
     if (max)
         json_object_set_new(body, "max_price", json_string(max));
     g_free(max);
+    if (start || user_data) {
+        json_t *config = json_pack("{s:b}", "start", start);
+        if (user_data)
+            json_object_set_new(config, "user_data", json_string(user_data));
+        json_object_set_new(body, "config", config);
+    }
     return nc_market_post(cli, "/market/v1/contracts", body);
 }
 
@@ -266,6 +291,97 @@ nc_market_stop(NcCli *cli, int argc, char **argv)
                          "/market/v1/allocations/%s/actions", "stop");
 }
 
+/* Reads a port number argument; 0 when it is not one from @min to 65535. */
+static guint
+nc_market_port_arg(const char *text, guint min)
+{
+    guint64 n = 0;
+    if (!g_ascii_string_to_unsigned(text, 10, min, 65535, &n, NULL))
+        return 0;
+    return (guint)n;
+}
+
+static NcTable *
+nc_market_port_table(void)
+{
+    return nc_table_new("GUEST PORT", "HOST PORT", "HOST", "STATE", NULL);
+}
+
+static void
+nc_market_port_row(NcTable *t, json_t *p)
+{
+    g_autofree char *guest = nc_market_text(json_object_get(p, "guest_port"));
+    g_autofree char *host_port = nc_market_text(json_object_get(p, "public_port"));
+    g_autofree char *host = nc_market_text(json_object_get(p, "host"));
+    nc_table_add(t, guest, host_port, host, nc_json_str(p, "state"));
+}
+
+static int
+nc_market_ports(NcCli *cli, int argc, char **argv)
+{
+    if (nc_cli_parse("ALLOCATION - the ports forwarded to an allocation's VM", NULL, &argc,
+                     &argv, cli) < 0)
+        return 2;
+    if (argc != 2) {
+        g_clear_pointer(&cli->client, nc_client_free);
+        fprintf(stderr, "usage: nestcloud market ports ALLOCATION\n");
+        return 2;
+    }
+    g_autofree char *path = nc_cli_path("/market/v1/allocations/%s/ports", argv[1]);
+    return nc_market_show(cli, path, "ports", nc_market_port_table, nc_market_port_row);
+}
+
+static int
+nc_market_expose(NcCli *cli, int argc, char **argv)
+{
+    char *port_text = NULL;
+    GOptionEntry entries[] = {
+        { "port", 0, 0, G_OPTION_ARG_STRING, &port_text,
+          "The port on the backend's host (1024-65535; default: GUEST_PORT)", "PORT" },
+        { NULL }
+    };
+    if (nc_cli_parse("ALLOCATION GUEST_PORT - forward a port of the backend's host to the VM",
+                     entries, &argc, &argv, cli) < 0)
+        return 2;
+    guint guest = argc == 3 ? nc_market_port_arg(argv[2], 1) : 0;
+    guint host = port_text ? nc_market_port_arg(port_text, 1024) : 0;
+    bool bad_port = port_text && !host;
+    g_free(port_text);
+    if (argc != 3 || !guest || bad_port) {
+        g_clear_pointer(&cli->client, nc_client_free);
+        fprintf(stderr, "usage: nestcloud market expose ALLOCATION GUEST_PORT [--port PORT]\n"
+                "  (GUEST_PORT 1-65535, PORT 1024-65535)\n");
+        return 2;
+    }
+    g_autoptr(json_t) body = json_pack("{s:I}", "guest_port", (json_int_t)guest);
+    if (host)
+        json_object_set_new(body, "host_port", json_integer(host));
+    g_autofree char *path = nc_cli_path("/market/v1/allocations/%s/ports", argv[1]);
+    return nc_market_post(cli, path, body);
+}
+
+static int
+nc_market_unexpose(NcCli *cli, int argc, char **argv)
+{
+    if (nc_cli_parse("ALLOCATION PORT - remove a forwarded port", NULL, &argc, &argv, cli) < 0)
+        return 2;
+    guint port = argc == 3 ? nc_market_port_arg(argv[2], 1024) : 0;
+    if (argc != 3 || !port) {
+        g_clear_pointer(&cli->client, nc_client_free);
+        fprintf(stderr, "usage: nestcloud market unexpose ALLOCATION PORT (1024-65535)\n");
+        return 2;
+    }
+    g_autofree char *base = nc_cli_path("/market/v1/allocations/%s/ports", argv[1]);
+    g_autofree char *path = g_strdup_printf("%s/%u", base, port);
+    g_autoptr(NcClient) client = cli->client;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(json_t) r = nc_client_call(client, "DELETE", path, NULL, NULL, &err);
+    if (!r)
+        return nc_cli_fail(err);
+    nc_cli_print_json(r);
+    return 0;
+}
+
 const NcVerb nc_market_verbs[] = {
     { "offers", nc_market_offers, "", "the public catalogue (--kind, --search)" },
     { "offer", nc_market_offer, "ID", "one offer" },
@@ -277,6 +393,10 @@ const NcVerb nc_market_verbs[] = {
     { "allocations", nc_market_allocations, "", "my allocations" },
     { "start", nc_market_start, "ALLOCATION", "start an allocation's VM" },
     { "stop", nc_market_stop, "ALLOCATION", "stop an allocation's VM" },
+    { "ports", nc_market_ports, "ALLOCATION", "ports forwarded to an allocation's VM" },
+    { "expose", nc_market_expose, "ALLOCATION GUEST_PORT",
+      "forward a port of the backend's host to the VM (--port)" },
+    { "unexpose", nc_market_unexpose, "ALLOCATION PORT", "remove a forwarded port" },
     { "statement", nc_market_statement, "", "what I paid and earned" },
     { NULL }
 };

@@ -736,3 +736,193 @@ nc_market_allocation_console(NcMarket *m, const NcMarketCaller *caller, const ch
     json_object_set_new(c, "allocation", json_string(a.id));
     return c;
 }
+
+/* ---- port forwards: the backend's host port to the allocation's VM ---- */
+
+/* Serialises count-then-add, so two requests cannot pass one limit together. */
+static GMutex nc_alloc_ports_lock;
+
+/* The number of forwards the allocation's offer allows, or -1. */
+static int64_t
+nc_alloc_ports_allowed(NcMarket *m, const char *contract, GError **err)
+{
+    g_autoptr(NcRows) r = nc_store_query(m->store, err,
+                                         "SELECT o.ports FROM contracts c JOIN offers o ON"
+                                         " o.id = c.offer WHERE c.id = $1",
+                                         NC_TEXT(contract), NC_END);
+    if (!r)
+        return -1;
+    if (!nc_rows_next(r, err)) {
+        if (!*err)
+            nc_error_set(err, NC_ERR_NOT_FOUND, "the allocation's offer is gone");
+        return -1;
+    }
+    return nc_rows_int(r, 0);
+}
+
+/* The host of the backend's URL: where the market reaches it, and so where a
+ * forwarded port of a first-level backend is open.  NULL when unknown. */
+static char *
+nc_alloc_backend_host(NcMarket *m, const char *backend)
+{
+    g_autoptr(NcRows) r = nc_store_query(m->store, NULL,
+                                         "SELECT url FROM backends WHERE id = $1",
+                                         NC_TEXT(backend), NC_END);
+    if (!r || !nc_rows_next(r, NULL))
+        return NULL;
+    g_autoptr(GUri) uri = g_uri_parse(nc_rows_text(r, 0), G_URI_FLAGS_NONE, NULL);
+    return uri && g_uri_get_host(uri) ? g_strdup(g_uri_get_host(uri)) : NULL;
+}
+
+/* A backend's forward as the consumer sees it: no ids of the backend's hosts. */
+static json_t *
+nc_alloc_port_json(json_t *p, const char *host)
+{
+    json_t *o = json_object();
+    static const char *const keep[] = { "guest_port", "host_port", "public_port", "state",
+                                        "error", "created_at" };
+    for (size_t i = 0; i < G_N_ELEMENTS(keep); i++) {
+        json_t *v = json_object_get(p, keep[i]);
+        json_object_set(o, keep[i], v ? v : json_null());
+    }
+    json_object_set_new(o, "host", host ? json_string(host) : json_null());
+    return o;
+}
+
+/* The backend's forwards of the allocation's VM, as a list the caller owns. */
+static json_t *
+nc_alloc_port_list_remote(NcClient *cl, const NcAlloc *a, GError **err)
+{
+    g_autofree char *path = g_strconcat("/v1/vms/", a->remote_id, "/ports", NULL);
+    g_autoptr(GError) berr = NULL;
+    g_autoptr(json_t) res = nc_client_call(cl, "GET", path, NULL, NULL, &berr);
+    json_t *list = res ? json_object_get(res, "ports") : NULL;
+    if (!res || !json_is_array(list)) {
+        if (berr)
+            nc_alloc_backend_error(err, berr);
+        else
+            nc_error_set(err, NC_ERR_UNAVAILABLE, "the backend answered no list of ports");
+        return NULL;
+    }
+    return json_incref(list);
+}
+
+json_t *
+nc_market_allocation_ports(NcMarket *m, const NcMarketCaller *caller, const char *id,
+                           GError **err)
+{
+    g_auto(NcAlloc) a = { 0 };
+    if (nc_alloc_for_proxy(m, caller, id, &a, err) < 0)
+        return NULL;
+    int64_t allowed = nc_alloc_ports_allowed(m, a.contract, err);
+    if (allowed < 0)
+        return NULL;
+    g_autoptr(NcClient) cl = nc_market_backend_client(m, a.backend, err);
+    if (!cl)
+        return NULL;
+    g_autoptr(json_t) remote = nc_alloc_port_list_remote(cl, &a, err);
+    if (!remote)
+        return NULL;
+    g_autofree char *host = nc_alloc_backend_host(m, a.backend);
+    json_t *out = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(remote, i, p)
+        json_array_append_new(out, nc_alloc_port_json(p, host));
+    return json_pack("{s:s, s:I, s:o}", "allocation", a.id, "allowed", (json_int_t)allowed,
+                     "ports", out);
+}
+
+json_t *
+nc_market_allocation_port_add(NcMarket *m, const NcMarketCaller *caller, const char *id,
+                              json_t *body, GError **err)
+{
+    static const char *const keys[] = { "guest_port", "host_port", NULL };
+    g_auto(NcAlloc) a = { 0 };
+    int64_t guest = 0, host_port = -1;
+    if (nc_json_check_keys(body, "a port forward", keys, err) < 0 ||
+        nc_json_get_int(body, "guest_port", true, 1, 65535, &guest, err) < 0 ||
+        nc_json_get_int(body, "host_port", false, 1024, 65535, &host_port, err) < 0)
+        return NULL;
+    if (host_port < 0) {
+        if (guest < 1024) {
+            nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "give host_port (1024-65535) for a "
+                         "guest port below 1024");
+            return NULL;
+        }
+        host_port = guest;
+    }
+    if (nc_alloc_for_proxy(m, caller, id, &a, err) < 0)
+        return NULL;
+    int64_t allowed = nc_alloc_ports_allowed(m, a.contract, err);
+    if (allowed < 0)
+        return NULL;
+    if (allowed == 0) {
+        nc_error_set(err, NC_ERR_FORBIDDEN, "the offer of this allocation allows no forwarded "
+                     "ports");
+        return NULL;
+    }
+    g_autoptr(NcClient) cl = nc_market_backend_client(m, a.backend, err);
+    if (!cl)
+        return NULL;
+    g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&nc_alloc_ports_lock);
+    g_autoptr(json_t) remote = nc_alloc_port_list_remote(cl, &a, err);
+    if (!remote)
+        return NULL;
+    if ((int64_t)json_array_size(remote) >= allowed) {
+        nc_error_set(err, NC_ERR_QUOTA_EXCEEDED, "the offer allows %" G_GINT64_FORMAT
+                     " forwarded port%s per allocation, and this one has %zu", allowed,
+                     allowed == 1 ? "" : "s", json_array_size(remote));
+        return NULL;
+    }
+    g_autoptr(json_t) req = json_pack("{s:I, s:I}", "guest_port", (json_int_t)guest,
+                                      "host_port", (json_int_t)host_port);
+    g_autofree char *path = g_strconcat("/v1/vms/", a.remote_id, "/ports", NULL);
+    g_autoptr(GError) berr = NULL;
+    g_autoptr(json_t) op = nc_client_call(cl, "POST", path, req, NULL, &berr);
+    if (!op) {
+        nc_alloc_backend_error(err, berr);
+        return NULL;
+    }
+    g_clear_pointer(&locker, g_mutex_locker_free);
+    g_autofree char *host = nc_alloc_backend_host(m, a.backend);
+    json_t *port = json_object_get(op, "port");
+    return json_pack("{s:s, s:o, s:{s:O, s:s, s:O}}", "allocation", a.id,
+                     "port", port ? nc_alloc_port_json(port, host) : json_null(),
+                     "operation", "id", json_object_get(op, "id"), "kind", "port.add",
+                     "status", json_object_get(op, "status"));
+}
+
+json_t *
+nc_market_allocation_port_remove(NcMarket *m, const NcMarketCaller *caller, const char *id,
+                                 const char *port_text, GError **err)
+{
+    g_auto(NcAlloc) a = { 0 };
+    guint64 port = 0;
+    if (!g_ascii_string_to_unsigned(port_text, 10, 1024, 65535, &port, NULL)) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "a forwarded port is a host port number "
+                     "from 1024 to 65535");
+        return NULL;
+    }
+    if (nc_alloc_for_proxy(m, caller, id, &a, err) < 0)
+        return NULL;
+    g_autoptr(NcClient) cl = nc_market_backend_client(m, a.backend, err);
+    if (!cl)
+        return NULL;
+    g_autofree char *path = g_strdup_printf("/v1/vms/%s/ports/%" G_GUINT64_FORMAT, a.remote_id,
+                                            port);
+    g_autoptr(GError) berr = NULL;
+    g_autoptr(json_t) op = nc_client_call(cl, "DELETE", path, NULL, NULL, &berr);
+    if (!op) {
+        if (nc_error_code(berr) == NC_ERR_NOT_FOUND)
+            nc_error_set(err, NC_ERR_NOT_FOUND, "the allocation has no forwarded port %"
+                         G_GUINT64_FORMAT, port);
+        else
+            nc_alloc_backend_error(err, berr);
+        return NULL;
+    }
+    return json_pack("{s:s, s:I, s:{s:O, s:s, s:O}}", "allocation", a.id,
+                     "host_port", (json_int_t)port,
+                     "operation", "id", json_object_get(op, "id"), "kind", "port.remove",
+                     "status", json_object_get(op, "status"));
+}

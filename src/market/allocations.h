@@ -54,6 +54,33 @@ json_t *nc_market_allocation_update(NcMarket *m, const NcMarketCaller *caller, c
 json_t *nc_market_allocation_console(NcMarket *m, const NcMarketCaller *caller, const char *id,
                                      GError **err);
 
+/*
+ * Port forwards of a compute allocation: a TCP port of the backend's host
+ * relayed to a port of the allocation's VM (POST /v1/vms/{id}/ports on the
+ * backend, with the backend's token), so that a reseller can reach the API
+ * of the Nested Cloud its allocation runs.  The offer's "ports" caps how
+ * many an allocation may have (0: none).  Deleting the VM at the end of the
+ * contract removes them on the backend.
+ */
+
+/* GET /market/v1/allocations/{id}/ports: {"allocation", "allowed", "ports"}.
+ * Returns a new reference, or NULL with @err set. */
+json_t *nc_market_allocation_ports(NcMarket *m, const NcMarketCaller *caller, const char *id,
+                                   GError **err);
+
+/* POST /market/v1/allocations/{id}/ports {"guest_port", "host_port"?}: asks
+ * the backend for the forward.  Returns {"allocation", "port", "operation"}
+ * (a new reference), or NULL with @err set and nothing asked of the backend
+ * when the input, the owner or the offer's limit refuses it. */
+json_t *nc_market_allocation_port_add(NcMarket *m, const NcMarketCaller *caller, const char *id,
+                                      json_t *body, GError **err);
+
+/* DELETE /market/v1/allocations/{id}/ports/{host_port}: @port_text is the
+ * path's text, checked here.  Returns {"allocation", "host_port",
+ * "operation"} (a new reference), or NULL with @err set. */
+json_t *nc_market_allocation_port_remove(NcMarket *m, const NcMarketCaller *caller,
+                                         const char *id, const char *port_text, GError **err);
+
 /* Job: reconciles one allocation with its backend. */
 void nc_market_allocation_job(NcMarket *m, const char *id);
 

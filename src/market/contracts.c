@@ -787,14 +787,19 @@ nc_market_contract_end(NcMarket *m, const NcMarketCaller *caller, const char *id
 typedef struct {
     char *id;
     char *pricing;
+    bool spot;             /* pricing is "spot" */
     int64_t slots, reserve, price;
     bool backend_up;
     int64_t interruptions;
-    GArray *contracts;     /* indexes into the contract array */
+    /* its contracts: order[first .. first + count) indexes the contract
+     * array, oldest first */
+    guint first, count;
+    /* the outcome, written in batches after every offer is applied */
+    int64_t new_price, bids, winners, filled;
 } NcClrOffer;
 
 typedef struct {
-    char *id;
+    const char *id;        /* in the round's string chunk */
     guint offer;
     NcContractState state;
     int64_t max_price, units, created, price;
@@ -807,20 +812,44 @@ nc_clr_offer_clear(NcClrOffer *o)
 {
     g_free(o->id);
     g_free(o->pricing);
-    if (o->contracts)
-        g_array_unref(o->contracts);
 }
 
-static void
-nc_clr_contract_clear(NcClrContract *c)
+/* Offer ids are UUIDs, random in every character: a hash of their first
+ * sixteen bytes is as good as one of all 36, at less than half the work
+ * (the round looks one up for each of its 100,000 contracts). */
+static guint
+nc_clr_id_hash(gconstpointer key)
 {
-    g_free(c->id);
+    const unsigned char *p = key;
+    guint h = 5381;
+    for (int i = 0; i < 16 && p[i]; i++)
+        h = h * 33 + p[i];
+    return h;
 }
 
+/* The three states an open contract can have, without a string search. */
+static NcContractState
+nc_clr_state(const char *name)
+{
+    if (name) {
+        if (name[0] == 'a' && strcmp(name, "active") == 0)
+            return NC_CONTRACT_ACTIVE;
+        if (name[0] == 'a' && strcmp(name, "agreed") == 0)
+            return NC_CONTRACT_AGREED;
+        if (name[0] == 'n' && strcmp(name, "notice") == 0)
+            return NC_CONTRACT_NOTICE;
+    }
+    return nc_contract_state_from_name(name);
+}
+
+/* Loads the active offers and their open contracts; @ret_order gets each
+ * offer's contracts as ranges of one array (see NcClrOffer), made by
+ * counting rather than by growing a list per offer.  Free it with g_free(). */
 static int
-nc_clr_load(NcMarket *m, GArray *offers, GArray *contracts, GError **err)
+nc_clr_load(NcMarket *m, GArray *offers, GArray *contracts, GStringChunk *ids,
+            guint **ret_order, GError **err)
 {
-    g_autoptr(GHashTable) index = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) index = g_hash_table_new(nc_clr_id_hash, g_str_equal);
     {
         g_autoptr(NcRows) r = nc_store_query(m->store, err,
                                              "SELECT o.id, o.pricing, o.slots, o.reserve, o.price,"
@@ -832,11 +861,11 @@ nc_clr_load(NcMarket *m, GArray *offers, GArray *contracts, GError **err)
         while (nc_rows_next(r, err)) {
             NcClrOffer o = {
                 .id = nc_rows_dup(r, 0), .pricing = nc_rows_dup(r, 1),
+                .spot = g_strcmp0(nc_rows_text(r, 1), "spot") == 0,
                 .slots = nc_rows_int(r, 2), .reserve = nc_rows_int(r, 3),
                 .price = nc_rows_int(r, 4),
                 .backend_up = g_strcmp0(nc_rows_text(r, 5), "up") == 0 && nc_rows_is_null(r, 7),
                 .interruptions = nc_rows_int(r, 6),
-                .contracts = g_array_new(FALSE, FALSE, sizeof(guint)),
             };
             g_array_append_val(offers, o);
             g_hash_table_insert(index, g_array_index(offers, NcClrOffer, offers->len - 1).id,
@@ -846,10 +875,12 @@ nc_clr_load(NcMarket *m, GArray *offers, GArray *contracts, GError **err)
             return -1;
     }
     g_autoptr(NcRows) r = nc_store_query(m->store, err,
-                                         /* contracts_open: no sort; the offers of the
-                                          * index above are the active ones */
+                                         /* contracts_open covers every column: one walk
+                                          * of the index in clearing order, no table
+                                          * lookups; the offers above are the active ones */
                                          "SELECT c.id, c.offer, c.state, c.max_price, c.units,"
-                                         " c.created_at, c.notice_reason, c.price FROM contracts c"
+                                         " c.created_at, c.notice_reason, COALESCE(c.price, -1)"
+                                         " FROM contracts c"
                                          " WHERE c.state IN ('agreed', 'active', 'notice')"
                                          " ORDER BY c.created_at, c.id", NC_END);
     if (!r)
@@ -858,20 +889,36 @@ nc_clr_load(NcMarket *m, GArray *offers, GArray *contracts, GError **err)
         guint oi = GPOINTER_TO_UINT(g_hash_table_lookup(index, nc_rows_text(r, 1)));
         if (!oi)
             continue;
+        const char *reason = nc_rows_text(r, 6);
         NcClrContract c = {
-            .id = nc_rows_dup(r, 0), .offer = oi - 1,
-            .state = nc_contract_state_from_name(nc_rows_text(r, 2)),
+            .id = g_string_chunk_insert(ids, nc_rows_text(r, 0)), .offer = oi - 1,
+            .state = nc_clr_state(nc_rows_text(r, 2)),
             .max_price = nc_rows_int(r, 3), .units = nc_rows_int(r, 4),
             .created = nc_rows_int(r, 5),
-            .outbid_notice = g_strcmp0(nc_rows_text(r, 6), "outbid") == 0,
-            .price = nc_rows_is_null(r, 7) ? -1 : nc_rows_int(r, 7),
+            .outbid_notice = reason && strcmp(reason, "outbid") == 0,
+            .price = nc_rows_int(r, 7),    /* -1: none yet */
             .bid = -1,
         };
         g_array_append_val(contracts, c);
-        guint ci = contracts->len - 1;
-        g_array_append_val(g_array_index(offers, NcClrOffer, oi - 1).contracts, ci);
+        g_array_index(offers, NcClrOffer, oi - 1).count++;
     }
-    return *err ? -1 : 0;
+    if (*err)
+        return -1;
+    guint next = 0;
+    for (guint i = 0; i < offers->len; i++) {
+        NcClrOffer *o = &g_array_index(offers, NcClrOffer, i);
+        o->first = next;
+        next += o->count;
+        o->count = 0;
+    }
+    guint *order = g_new(guint, MAX(contracts->len, 1));
+    for (guint ci = 0; ci < contracts->len; ci++) {
+        NcClrOffer *o = &g_array_index(offers, NcClrOffer,
+                                       g_array_index(contracts, NcClrContract, ci).offer);
+        order[o->first + o->count++] = ci;
+    }
+    *ret_order = order;
+    return 0;
 }
 
 /* Orders agreed winners: the highest bid first, then the oldest. */
@@ -885,17 +932,22 @@ nc_clr_winner_cmp(gconstpointer a, gconstpointer b, gpointer data)
     return (x->created > y->created) - (x->created < y->created);
 }
 
+/* Applies one offer's outcome to its contracts (state changes, the price in
+ * force, meters) and queues its price event; the offer's own row and its
+ * price-history point are left in @o for nc_clr_write_offers(). */
 static int
-nc_clr_apply_offer(NcMarket *m, NcClrOffer *o, NcClrContract *all, const NcAuctionResult *res,
-                   const bool *won, int64_t now, GError **err)
+nc_clr_apply_offer(NcMarket *m, NcClrOffer *o, NcClrContract *all, const guint *order,
+                   const NcAuctionResult *res, const bool *won, int64_t now,
+                   const char *now_text, GArray *waiting, GError **err)
 {
-    bool spot = strcmp(o->pricing, "spot") == 0;
+    const guint *mine = order + o->first;
+    bool spot = o->spot;
     int64_t price = spot ? res->price : o->reserve;
     int64_t until = now + m->cfg.notice_ms;
-    g_autoptr(GArray) waiting = g_array_new(FALSE, FALSE, sizeof(guint));
+    g_array_set_size(waiting, 0);
 
-    for (guint k = 0; k < o->contracts->len; k++) {
-        guint ci = g_array_index(o->contracts, guint, k);
+    for (guint k = 0; k < o->count; k++) {
+        guint ci = mine[k];
         NcClrContract *c = &all[ci];
         bool win = spot ? (c->bid >= 0 && won[c->bid]) : true;
         if (c->state == NC_CONTRACT_ACTIVE && !win) {
@@ -920,12 +972,12 @@ nc_clr_apply_offer(NcMarket *m, NcClrOffer *o, NcClrContract *all, const NcAucti
         }
     }
     int64_t held = 0;
-    for (guint k = 0; k < o->contracts->len; k++) {
-        NcClrContract *c = &all[g_array_index(o->contracts, guint, k)];
+    for (guint k = 0; k < o->count; k++) {
+        NcClrContract *c = &all[mine[k]];
         if (c->state == NC_CONTRACT_ACTIVE || c->state == NC_CONTRACT_NOTICE)
             held += c->units;
     }
-    if (spot)
+    if (spot && o->backend_up)
         g_array_sort_with_data(waiting, nc_clr_winner_cmp, all);
     int64_t free_slots = o->slots - held;
     for (guint k = 0; k < waiting->len && o->backend_up; k++) {
@@ -948,8 +1000,8 @@ nc_clr_apply_offer(NcMarket *m, NcClrOffer *o, NcClrContract *all, const NcAucti
         held += c->units;
     }
     /* the price in force for every holder, and its meter */
-    for (guint k = 0; k < o->contracts->len; k++) {
-        NcClrContract *c = &all[g_array_index(o->contracts, guint, k)];
+    for (guint k = 0; k < o->count; k++) {
+        NcClrContract *c = &all[mine[k]];
         if (c->state != NC_CONTRACT_ACTIVE && c->state != NC_CONTRACT_NOTICE)
             continue;
         int64_t eff = nc_contract_effective_price(o->pricing, price, c->max_price);
@@ -961,26 +1013,19 @@ nc_clr_apply_offer(NcMarket *m, NcClrOffer *o, NcClrContract *all, const NcAucti
             return -1;
         c->price = eff;
     }
-    int64_t bids = o->contracts->len;
+    int64_t bids = o->count;
     int64_t winners = spot ? res->winners : 0;
     if (!spot)
-        for (guint k = 0; k < o->contracts->len; k++)
-            winners += all[g_array_index(o->contracts, guint, k)].state != NC_CONTRACT_AGREED;
-    if (nc_store_exec(m->store, err,
-                      "UPDATE offers SET price = $2, cleared_at = $3 WHERE id = $1",
-                      NC_TEXT(o->id), NC_INT(price), NC_INT(now), NC_END) < 0 ||
-        nc_store_exec(m->store, err,
-                      "INSERT INTO price_history (offer, time, price, bids, winners, filled,"
-                      " slots, backend_up, interruptions) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-                      NC_TEXT(o->id), NC_INT(now), NC_INT(price), NC_INT(bids), NC_INT(winners),
-                      NC_INT(held), NC_INT(o->slots), NC_INT(o->backend_up),
-                      NC_INT(o->interruptions), NC_END) < 0)
-        return -1;
-    g_autofree char *ts = nc_time_format(now);
+        for (guint k = 0; k < o->count; k++)
+            winners += all[mine[k]].state != NC_CONTRACT_AGREED;
+    o->new_price = price;
+    o->bids = bids;
+    o->winners = winners;
+    o->filled = held;
     nc_contract_queue_event("price", NULL, NULL, o->id,
                             json_pack("{s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:b, s:I}",
                                       "offer", o->id, "price", nc_market_price_json(price),
-                                      "timestamp", ts, "bids", (json_int_t)bids,
+                                      "timestamp", now_text, "bids", (json_int_t)bids,
                                       "winners", (json_int_t)winners,
                                       "filled", (json_int_t)held, "slots", (json_int_t)o->slots,
                                       "backend_up", o->backend_up,
@@ -988,15 +1033,97 @@ nc_clr_apply_offer(NcMarket *m, NcClrOffer *o, NcClrContract *all, const NcAucti
     return 0;
 }
 
+/* Rows per statement when the round writes its offers and price points:
+ * one statement per batch rather than per row (9 values a row: 576 bound
+ * values, far below any driver's limit). */
+#define NC_CLR_BATCH 64
+
+/* Runs @sql_head followed by @rows groups of "($k, ...)" of @width values
+ * each, bound from @vals (rows * width values, and room for one more: the
+ * end mark goes there); @sql_tail follows. */
+static int
+nc_clr_exec_batch(NcMarket *m, const char *sql_head, const char *sql_tail, guint rows,
+                  guint width, NcVal *vals, GError **err)
+{
+    g_autoptr(GString) sql = g_string_new(sql_head);
+    guint n = 0;
+    for (guint i = 0; i < rows; i++) {
+        g_string_append(sql, i ? ",(" : "(");
+        for (guint k = 0; k < width; k++)
+            g_string_append_printf(sql, k ? ",$%u" : "$%u", ++n);
+        g_string_append_c(sql, ')');
+    }
+    g_string_append(sql, sql_tail);
+    vals[rows * width] = NC_END;
+    return nc__store_exec(m->store, sql->str, vals, err) < 0 ? -1 : 0;
+}
+
+/* Writes every offer's clearing: its price where it changed, the time it was
+ * cleared, and a price-history point; in batches of NC_CLR_BATCH rows. */
+static int
+nc_clr_write_offers(NcMarket *m, GArray *offers, int64_t now, GError **err)
+{
+    g_autofree NcVal *vals = g_new(NcVal, NC_CLR_BATCH * 9 + 1);
+    for (guint i = 0; i < offers->len; i++) {
+        NcClrOffer *o = &g_array_index(offers, NcClrOffer, i);
+        if (o->new_price != o->price &&
+            nc_store_exec(m->store, err, "UPDATE offers SET price = $2 WHERE id = $1",
+                          NC_TEXT(o->id), NC_INT(o->new_price), NC_END) < 0)
+            return -1;
+    }
+    for (guint start = 0; start < offers->len; start += NC_CLR_BATCH) {
+        guint rows = MIN(NC_CLR_BATCH, offers->len - start);
+        vals[0] = NC_INT(now);
+        for (guint i = 0; i < rows; i++)
+            vals[1 + i] = NC_TEXT(g_array_index(offers, NcClrOffer, start + i).id);
+        /* "($1)" groups: turned into an IN list below */
+        g_autoptr(GString) sql = g_string_new("UPDATE offers SET cleared_at = $1 WHERE id IN (");
+        for (guint i = 0; i < rows; i++)
+            g_string_append_printf(sql, i ? ",$%u" : "$%u", i + 2);
+        g_string_append_c(sql, ')');
+        vals[1 + rows] = NC_END;
+        if (nc__store_exec(m->store, sql->str, vals, err) < 0)
+            return -1;
+        for (guint i = 0; i < rows; i++) {
+            NcClrOffer *o = &g_array_index(offers, NcClrOffer, start + i);
+            NcVal *v = &vals[i * 9];
+            v[0] = NC_TEXT(o->id);
+            v[1] = NC_INT(now);
+            v[2] = NC_INT(o->new_price);
+            v[3] = NC_INT(o->bids);
+            v[4] = NC_INT(o->winners);
+            v[5] = NC_INT(o->filled);
+            v[6] = NC_INT(o->slots);
+            v[7] = NC_INT(o->backend_up);
+            v[8] = NC_INT(o->interruptions);
+        }
+        if (nc_clr_exec_batch(m, "INSERT INTO price_history (offer, time, price, bids, winners,"
+                              " filled, slots, backend_up, interruptions) VALUES ", "", rows, 9,
+                              vals, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The last round's sizes: the next one is most likely as large, and growing
+ * an array of 100,000 contracts by doubling copies it over and over. */
+static gint nc_clr_offers_hint, nc_clr_contracts_hint;
+
 int
 nc_market_clear_round(NcMarket *m, GError **err)
 {
-    g_autoptr(GArray) offers = g_array_new(FALSE, TRUE, sizeof(NcClrOffer));
-    g_autoptr(GArray) contracts = g_array_new(FALSE, TRUE, sizeof(NcClrContract));
+    g_autoptr(GArray) offers = g_array_sized_new(FALSE, TRUE, sizeof(NcClrOffer),
+                                                 (guint)g_atomic_int_get(&nc_clr_offers_hint));
+    g_autoptr(GArray) contracts = g_array_sized_new(FALSE, TRUE, sizeof(NcClrContract),
+                                                    (guint)g_atomic_int_get(
+                                                        &nc_clr_contracts_hint));
+    g_autoptr(GStringChunk) ids = g_string_chunk_new(64 * 1024);
+    g_autofree guint *order = NULL;
     g_array_set_clear_func(offers, (GDestroyNotify)nc_clr_offer_clear);
-    g_array_set_clear_func(contracts, (GDestroyNotify)nc_clr_contract_clear);
-    if (nc_clr_load(m, offers, contracts, err) < 0)
+    if (nc_clr_load(m, offers, contracts, ids, &order, err) < 0)
         return -1;
+    g_atomic_int_set(&nc_clr_offers_hint, (gint)MIN(offers->len, G_MAXINT / 2));
+    g_atomic_int_set(&nc_clr_contracts_hint, (gint)MIN(contracts->len, G_MAXINT / 2));
 
     NcClrContract *all = (NcClrContract *)(void *)contracts->data;
     g_autofree NcAuctionOffer *aoffers = g_new0(NcAuctionOffer, MAX(offers->len, 1));
@@ -1013,7 +1140,7 @@ nc_market_clear_round(NcMarket *m, GError **err)
         NcClrOffer *o = &g_array_index(offers, NcClrOffer, c->offer);
         bool bidding = c->state == NC_CONTRACT_AGREED || c->state == NC_CONTRACT_ACTIVE ||
                        (c->state == NC_CONTRACT_NOTICE && c->outbid_notice);
-        if (strcmp(o->pricing, "spot") != 0 || !bidding)
+        if (!o->spot || !bidding)
             continue;
         bool holder = c->state != NC_CONTRACT_AGREED;
         c->bid = (int)nbids;
@@ -1026,18 +1153,21 @@ nc_market_clear_round(NcMarket *m, GError **err)
         return -1;
 
     int64_t now = nc_now_ms();
+    g_autofree char *now_text = nc_time_format(now);
+    g_autoptr(GArray) waiting = g_array_new(FALSE, FALSE, sizeof(guint));
     {
         g_auto(NcStoreTxn) txn = { 0 };
         if (nc_store_txn_begin(&txn, m->store, err) < 0)
             return -1;
         for (guint i = 0; i < offers->len; i++) {
-            if (nc_clr_apply_offer(m, &g_array_index(offers, NcClrOffer, i), all, &results[i],
-                                   won, now, err) < 0) {
+            if (nc_clr_apply_offer(m, &g_array_index(offers, NcClrOffer, i), all, order,
+                                   &results[i], won, now, now_text, waiting, err) < 0) {
                 nc_market_contracts_drop_events();
                 return -1;
             }
         }
-        if (nc_store_txn_commit(&txn, err) < 0) {
+        if (nc_clr_write_offers(m, offers, now, err) < 0 ||
+            nc_store_txn_commit(&txn, err) < 0) {
             nc_market_contracts_drop_events();
             return -1;
         }

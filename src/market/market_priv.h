@@ -39,6 +39,7 @@
 #define NC_MARKET_OPEN_CONTRACTS_PER_USER 1000
 #define NC_MARKET_SLOTS_MAX 10000
 #define NC_MARKET_UNITS_MAX 16
+#define NC_MARKET_PORTS_MAX 16         /* forwarded ports per allocation (the backend's own cap) */
 #define NC_MARKET_PAGE_MAX 1000
 #define NC_MARKET_HASHING_MAX 4          /* argon2id hashes at once (64 MiB each) */
 #define NC_MARKET_LOGIN_FAILURES 10      /* per address per 15 minutes */

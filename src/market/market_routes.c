@@ -510,6 +510,34 @@ nc_route_alloc_console(NcMarket *m, NcMarketRequest *req, NcMarketResponse *resp
 }
 
 static int
+nc_route_alloc_ports(NcMarket *m, NcMarketRequest *req, NcMarketResponse *resp, GError **err)
+{
+    if (nc_param_id(req, 0, "allocation", err) < 0)
+        return -1;
+    return nc_reply(resp, nc_market_allocation_ports(m, req->caller, req->params[0], err));
+}
+
+static int
+nc_route_alloc_port_add(NcMarket *m, NcMarketRequest *req, NcMarketResponse *resp,
+                        GError **err)
+{
+    if (nc_param_id(req, 0, "allocation", err) < 0)
+        return -1;
+    return nc_reply(resp, nc_market_allocation_port_add(m, req->caller, req->params[0],
+                                                        req->json, err));
+}
+
+static int
+nc_route_alloc_port_remove(NcMarket *m, NcMarketRequest *req, NcMarketResponse *resp,
+                           GError **err)
+{
+    if (nc_param_id(req, 0, "allocation", err) < 0)
+        return -1;
+    return nc_reply(resp, nc_market_allocation_port_remove(m, req->caller, req->params[0],
+                                                           req->params[1], err));
+}
+
+static int
 nc_route_statement(NcMarket *m, NcMarketRequest *req, NcMarketResponse *resp, GError **err)
 {
     static const char *const roles[] = { "consumer", "provider", NULL };
@@ -570,6 +598,9 @@ const NcMarketRoute nc_market_routes[] = {
     { "PATCH", "/market/v1/allocations/{}", nc_route_alloc_update, JSON | ACCEPTED },
     { "POST", "/market/v1/allocations/{}/actions", nc_route_alloc_action, JSON | ACCEPTED },
     { "GET", "/market/v1/allocations/{}/console", nc_route_alloc_console, 0 },
+    { "GET", "/market/v1/allocations/{}/ports", nc_route_alloc_ports, 0 },
+    { "POST", "/market/v1/allocations/{}/ports", nc_route_alloc_port_add, JSON | ACCEPTED },
+    { "DELETE", "/market/v1/allocations/{}/ports/{}", nc_route_alloc_port_remove, ACCEPTED },
     { "GET", "/market/v1/statements", nc_route_statement, 0 },
 };
 

@@ -182,6 +182,17 @@ static const char *const nc_market_schema_versions[] = {
      * without sorting (bench/market_round.py) */
     "CREATE INDEX contracts_open ON contracts (created_at, id)"
     " WHERE state IN ('agreed', 'active', 'notice');",
+    /* 3: how many TCP ports a buyer may forward from the backend's host to
+     * the allocation's VM (a reseller's Nested Cloud API, a web server) */
+    "ALTER TABLE offers ADD COLUMN ports BIGINT NOT NULL DEFAULT 0;",
+    /* 4: contracts_open covers every column the round reads, so that the
+     * round walks the index alone instead of looking each of 100,000 rows
+     * up in the table; contracts_notice lets the ticker find expired notices
+     * without scanning every contract each tick (bench/market_round.py) */
+    "DROP INDEX contracts_open;"
+    "CREATE INDEX contracts_open ON contracts (created_at, id, offer, state, max_price, units,"
+    " price, notice_reason) WHERE state IN ('agreed', 'active', 'notice');"
+    "CREATE INDEX contracts_notice ON contracts (notice_until) WHERE state = 'notice';",
 };
 
 const NcSchema nc_market_schema = {

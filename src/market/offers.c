@@ -20,7 +20,7 @@
     " (SELECT COALESCE(SUM(c.units), 0) FROM contracts c WHERE c.offer = o.id" \
     "  AND c.state IN ('active', 'notice'))," \
     " (SELECT COUNT(*) FROM contracts c WHERE c.offer = o.id" \
-    "  AND c.state IN ('requested', 'agreed', 'active', 'notice'))"
+    "  AND c.state IN ('requested', 'agreed', 'active', 'notice')), o.ports"
 #define NC_OFFER_FROM " FROM offers o JOIN users u ON u.id = o.provider" \
                       " JOIN backends b ON b.id = o.backend"
 
@@ -53,6 +53,7 @@ nc_market_offer_row(NcMarket *m, NcRows *r)
                           "bids", (json_int_t)nc_rows_int(r, 23),
                           "provider", "id", nc_rows_text(r, 1),
                           "company", nc_market_col_json(r, 21));
+    json_object_set_new(o, "ports", json_integer(nc_rows_int(r, 24)));
     json_t *b = nc_market_backend_public(m, backend, NULL);
     json_object_set_new(o, "backend", b ? b : json_null());
     return o;
@@ -131,10 +132,10 @@ nc_market_offer_create(NcMarket *m, const NcMarketCaller *caller, json_t *body, 
     static const char *const keys[] = { "backend", "kind", "name", "description", "vcpus",
                                         "memory_mib", "disk_gib", "storage_gib", "image", "slots",
                                         "reserve_price", "pricing", "auto_accept",
-                                        "availability_promise", NULL };
+                                        "availability_promise", "ports", NULL };
     const char *backend = NULL, *kind = NULL, *name = NULL, *desc = "", *image = NULL;
     const char *pricing = "spot";
-    int64_t vcpus = 0, memory = 0, disk = 0, storage = 0, slots = 0, reserve = 0;
+    int64_t vcpus = 0, memory = 0, disk = 0, storage = 0, slots = 0, reserve = 0, ports = 0;
     int64_t promise = 990;
     int auto_accept = 1;
     if (!caller->provider) {
@@ -157,7 +158,8 @@ nc_market_offer_create(NcMarket *m, const NcMarketCaller *caller, json_t *body, 
         if (nc_json_get_int(body, "vcpus", true, 1, 256, &vcpus, err) < 0 ||
             nc_json_get_int(body, "memory_mib", true, 64, 4LL << 20, &memory, err) < 0 ||
             nc_json_get_int(body, "disk_gib", false, 1, 65536, &disk, err) < 0 ||
-            nc_json_get_string(body, "image", false, NC_NAME_MAX, &image, err) < 0)
+            nc_json_get_string(body, "image", false, NC_NAME_MAX, &image, err) < 0 ||
+            nc_json_get_int(body, "ports", false, 0, NC_MARKET_PORTS_MAX, &ports, err) < 0)
             return NULL;
         if (nc_json_has(body, "storage_gib")) {
             nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "a compute offer has no storage_gib; "
@@ -172,7 +174,8 @@ nc_market_offer_create(NcMarket *m, const NcMarketCaller *caller, json_t *body, 
         if (nc_json_get_int(body, "storage_gib", true, 1, 65536, &storage, err) < 0)
             return NULL;
         if (nc_json_has(body, "vcpus") || nc_json_has(body, "memory_mib") ||
-            nc_json_has(body, "disk_gib") || nc_json_has(body, "image")) {
+            nc_json_has(body, "disk_gib") || nc_json_has(body, "image") ||
+            nc_json_has(body, "ports")) {
             nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "a storage offer has only storage_gib");
             return NULL;
         }
@@ -205,14 +208,15 @@ nc_market_offer_create(NcMarket *m, const NcMarketCaller *caller, json_t *body, 
     if (nc_store_exec(m->store, err,
                       "INSERT INTO offers (id, provider, backend, kind, name, description, vcpus,"
                       " memory_mib, disk_gib, storage_gib, image, slots, reserve, pricing,"
-                      " auto_accept, availability_promise, state, price, created_at, updated_at)"
+                      " auto_accept, availability_promise, state, price, created_at, updated_at,"
+                      " ports)"
                       " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,'active',"
-                      "$13,$17,$17)",
+                      "$13,$17,$17,$18)",
                       NC_TEXT(id), NC_TEXT(caller->user_id), NC_TEXT(backend), NC_TEXT(kind),
                       NC_TEXT(name), NC_TEXT(desc), NC_INT(vcpus), NC_INT(memory), NC_INT(disk),
                       NC_INT(storage), NC_TEXT(image), NC_INT(slots), NC_INT(reserve),
                       NC_TEXT(pricing), NC_INT(auto_accept), NC_INT(promise), NC_INT(now),
-                      NC_END) < 0)
+                      NC_INT(ports), NC_END) < 0)
         return NULL;
     json_t *o = nc_market_offer_get(m, caller, id, err);
     if (o)

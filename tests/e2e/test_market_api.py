@@ -9,10 +9,11 @@ import os
 import sqlite3
 import time
 import urllib.parse
+import urllib.request
 
 import pytest
 
-from conftest import virsh, wait_for
+from conftest import free_port, virsh, wait_for
 from test_market_helpers import IBAN, IBAN2, Market, MarketUser, backend_cloud
 
 ZERO = "00000000-0000-4000-8000-000000000000"
@@ -194,12 +195,18 @@ def test_offer_bad_input(market, provider):
         {"reserve_price": "abc"}, {"slots": 0}, {"slots": 10 ** 9}, {"vcpus": -1},
         {"kind": "gold"}, {"pricing": "free"}, {"backend": ZERO}, {"name": "x" * 1000},
         {"description": "d" * 100000}, {"memory_mib": 10 ** 12},
+        {"ports": -1}, {"ports": 17}, {"ports": "2"}, {"ports": 1.5},
     ]
     before = provider.get("/market/v1/offers?mine=true&limit=1000")["count"]
     for b in bad:
         status, out = provider.request("POST", "/market/v1/offers", {**base, **b})
         assert status in (400, 404, 413, 422), (b, status, out)
         assert out["error"]["message"], b
+    # a storage offer has no VM to forward ports to
+    status, out = provider.request("POST", "/market/v1/offers", {
+        "backend": bid, "kind": "storage", "name": "s", "storage_gib": 1, "slots": 1,
+        "reserve_price": 0.01, "ports": 1})
+    assert status == 400, out
     assert provider.get("/market/v1/offers?mine=true&limit=1000")["count"] == before
 
 
@@ -323,6 +330,12 @@ def test_contract_lifecycle_vm(market, backend, provider):
     vm_id = vms[a["name"]]["id"]
     assert virsh("domstate", vm_id).strip() == "shut off"
 
+    # the offer allows no forwarded ports: nothing is asked of the backend
+    status, out = u.request("POST", f"/market/v1/allocations/{aid}/ports",
+                            {"guest_port": 8080})
+    assert status == 403 and err_code(out) == "forbidden", out
+    assert backend.get(f"/v1/vms/{vm_id}/ports")["ports"] == []
+
     u.action(aid, "start")
     u.wait_allocation(aid, lambda a: a["state"] == "running", "running")
     wait_for("the domain to run", lambda: virsh("domstate", vm_id).strip() == "running")
@@ -366,6 +379,93 @@ def test_contract_lifecycle_vm(market, backend, provider):
     # an ended contract cannot be started again
     status, _ = u.request("POST", f"/market/v1/allocations/{aid}/actions", {"action": "start"})
     assert status in (404, 409)
+    provider.call("DELETE", f"/market/v1/offers/{offer['id']}")
+
+
+def http_get(port, path="/hostname", timeout=5):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return r.read().decode()
+    except OSError:
+        return None
+
+
+def test_allocation_port_forward(market, backend, provider):
+    """A buyer forwards a port of the backend's host to its VM through the
+    market (what a reseller needs for its Nested Cloud's API), within the
+    offer's limit, without the backend's token."""
+    offer = provider.add_offer(provider.backend["id"], name="vm with a port", slots=1,
+                               reserve_price=0.01, memory_mib=256, ports=1)
+    assert offer["ports"] == 1
+    u = user(market, "fwd")
+    c = u.bid(offer["id"], 0.5, config={"start": True})
+    c = u.wait_contract(c["id"], "active", timeout=30)
+    aid = c["allocation"]["id"]
+    a = u.wait_allocation(aid, lambda a: a["state"] == "running", "running", timeout=180)
+    vm_id = next(v["id"] for v in backend.get("/v1/vms")["vms"] if v["name"] == a["name"])
+    path = f"/market/v1/allocations/{aid}/ports"
+    assert u.get(path) == {"allocation": aid, "allowed": 1, "ports": []}
+
+    # bad input changes nothing, on the market or on the backend
+    port = free_port()
+    for bad in ({}, {"guest_port": 0}, {"guest_port": 70000}, {"guest_port": "80"},
+                {"guest_port": 80}, {"guest_port": 80, "host_port": 80},
+                {"guest_port": 80, "host_port": 70000}, {"guest_port": 80, "host_port": port,
+                                                         "bind": "0.0.0.0"},
+                {"guest_port": 80, "host_port": -port}):
+        status, out = u.request("POST", path, bad)
+        assert status == 400 and err_code(out) == "invalid_argument", (bad, out)
+    status, out = u.request("POST", path, raw=b"[1, 2]")
+    assert status == 400, out
+    assert backend.get(f"/v1/vms/{vm_id}/ports")["ports"] == []
+
+    # someone else's allocation is not there; nobody gets 401
+    thief = user(market, "thief")
+    for method, p, body in (("GET", path, None), ("POST", path, {"guest_port": 80,
+                                                                   "host_port": port}),
+                            ("DELETE", f"{path}/{port}", None)):
+        status, out = thief.request(method, p, body)
+        assert status == 404, (method, p, out)
+        status, out = market.anon().request(method, p, body)
+        assert status == 401, (method, p, out)
+    assert backend.get(f"/v1/vms/{vm_id}/ports")["ports"] == []
+
+    out = u.call("POST", path, {"guest_port": 80, "host_port": port}, expect=(202,))
+    assert out["port"]["host_port"] == port and out["port"]["guest_port"] == 80
+    assert out["port"]["host"] == "127.0.0.1"
+    assert backend.token not in str(out)
+    fwd = backend.get(f"/v1/vms/{vm_id}/ports")["ports"]
+    assert [(p["guest_port"], p["host_port"]) for p in fwd] == [(80, port)]
+    # it reaches the guest's web server
+    assert wait_for("the guest's page through the forwarded port",
+                    lambda: http_get(port), timeout=240, interval=1).strip() == a["name"]
+    listed = u.get(path)["ports"]
+    assert [(p["guest_port"], p["host_port"], p["state"]) for p in listed] == \
+        [(80, port, "active")]
+
+    # one port is all the offer allows
+    status, out = u.request("POST", path, {"guest_port": 22, "host_port": free_port()})
+    assert status == 403 and err_code(out) == "quota_exceeded", out
+    assert len(backend.get(f"/v1/vms/{vm_id}/ports")["ports"]) == 1
+
+    # removal: by host port number only
+    for bad in ("abc", "80", "70000", "1e3", "%2e%2e"):
+        status, out = u.request("DELETE", f"{path}/{bad}")
+        assert status in (400, 404), (bad, out)
+    assert len(backend.get(f"/v1/vms/{vm_id}/ports")["ports"]) == 1
+    status, out = u.request("DELETE", f"{path}/{free_port()}")
+    assert status == 404, out
+    u.call("DELETE", f"{path}/{port}", expect=(202,))
+    wait_for("the backend to drop the forward",
+             lambda: backend.get(f"/v1/vms/{vm_id}/ports")["ports"] == [], timeout=60)
+    wait_for("the port to close", lambda: http_get(port, timeout=2) is None, timeout=30)
+
+    u.call("POST", f"/market/v1/contracts/{c['id']}/end")
+    status, out = u.request("POST", path, {"guest_port": 80, "host_port": port})
+    assert status == 409, out
+    wait_for("the VM to be deleted on the backend",
+             lambda: a["name"] not in [v["name"] for v in backend.get("/v1/vms")["vms"]],
+             timeout=120)
     provider.call("DELETE", f"/market/v1/offers/{offer['id']}")
 
 

@@ -4,11 +4,16 @@ token made in the market, and the cloud's admin token is never sent."""
 import json
 import os
 import subprocess
+import urllib.request
 
 import pytest
 
-from conftest import NESTCLOUD
+from conftest import NESTCLOUD, free_port, wait_for
 from test_market_helpers import Market, MarketUser, backend_cloud
+
+
+class World(tuple):
+    """(market, offer, buyer's token), with the provider and backend beside."""
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +26,9 @@ def world():
         b = prov.add_backend(backend, name="local")
         offer = prov.add_offer(b["id"], name="cli offer", slots=1, reserve_price=0.02)
         buyer = MarketUser(market, f"buyer-{os.getpid()}@example.com").register()
-        yield market, offer, buyer.api_token()
+        w = World((market, offer, buyer.api_token()))
+        w.prov, w.backend, w.backend_id = prov, backend, b["id"]
+        yield w
     finally:
         market.destroy()
         backend.destroy()
@@ -81,3 +88,57 @@ def test_bad_input_is_refused(world):
     assert market_cli(market, "nosuchverb", check=False).returncode == 2
     contracts = json.loads(market_cli(market, "contracts", "--json", token=token).stdout)
     assert all(c["state"] == "ended" for c in contracts["contracts"])
+
+
+def http_get(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/hostname", timeout=5) as r:
+            return r.read().decode()
+    except OSError:
+        return None
+
+
+def test_bid_with_a_seed_and_expose_a_port(world, tmp_path):
+    market, _, token = world
+    offer = world.prov.add_offer(world.backend_id, name="cli ports", slots=1,
+                                 reserve_price=0.02, memory_mib=256, ports=1)
+    seed = tmp_path / "user-data"
+    seed.write_text("#cloud-config\n")
+    big = tmp_path / "big"
+    big.write_text("x" * (33 * 1024))
+    for bad in (["--user-data", str(tmp_path / "missing")], ["--user-data", str(big)]):
+        r = market_cli(market, "bid", offer["id"], "--max-price", "0.05", *bad, token=token,
+                       check=False)
+        assert r.returncode == 2, r.stderr
+    c = json.loads(market_cli(market, "bid", offer["id"], "--max-price", "0.05", "--start",
+                              "--user-data", str(seed), token=token).stdout)
+    assert c["config"]["start"] is True and c["config"]["user_data"] == "#cloud-config\n"
+
+    def running():
+        allocs = json.loads(market_cli(market, "allocations", "--json", token=token).stdout)
+        return next((a for a in allocs["allocations"]
+                     if a["contract"] == c["id"] and a["state"] == "running"), None)
+    a = wait_for("the VM to run", running, timeout=240, interval=2)
+    aid = a["id"]
+
+    port = free_port()
+    for bad in (["abc"], ["0"], ["80", "--port", "80"], ["80", "--port", "x"], []):
+        r = market_cli(market, "expose", aid, *bad, token=token, check=False)
+        assert r.returncode == 2, (bad, r.stderr)
+    r = market_cli(market, "expose", aid, "80", token=token, check=False)
+    assert r.returncode == 1 and "host_port" in r.stderr
+    assert market_cli(market, "unexpose", aid, "80", token=token, check=False).returncode == 2
+    assert json.loads(market_cli(market, "ports", aid, "--json", token=token).stdout)[
+        "ports"] == []
+
+    out = json.loads(market_cli(market, "expose", aid, "80", "--port", str(port),
+                                token=token).stdout)
+    assert out["port"]["host_port"] == port
+    table = market_cli(market, "ports", aid, token=token).stdout
+    assert str(port) in table and "127.0.0.1" in table
+    assert wait_for("the guest's page", lambda: http_get(port), timeout=240,
+                    interval=1).strip() == a["name"]
+    market_cli(market, "unexpose", aid, str(port), token=token)
+    wait_for("the forward to go", lambda: json.loads(market_cli(
+        market, "ports", aid, "--json", token=token).stdout)["ports"] == [], timeout=60)
+    market_cli(market, "end", c["id"], token=token)

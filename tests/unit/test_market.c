@@ -2,11 +2,15 @@
  * contract state machine, prices, IBANs, URLs. */
 #include "market/auction.h"
 #include "market/contracts.h"
+#include "market/events.h"
+#include "market/market_priv.h"
+#include "market/market_store.h"
 #include "market/market_valid.h"
 #include "util/nc_error.h"
 #include "util/nc_json.h"
 
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <jansson.h>
 #include <math.h>
 #include <string.h>
@@ -174,6 +178,152 @@ test_iban_and_url(void)
     }
 }
 
+/* ---- a whole clearing round against a real store ---- */
+
+#define ROUND_OFFERS 151    /* more than two of the round's write batches */
+
+static int64_t
+count(NcStore *st, const char *sql)
+{
+    g_autoptr(NcRows) r = nc_store_query(st, NULL, sql, NC_END);
+    g_assert_nonnull(r);
+    g_assert_true(nc_rows_next(r, NULL));
+    return nc_rows_int(r, 0);
+}
+
+static void
+exec_ok(NcStore *st, const char *sql)
+{
+    g_autoptr(GError) err = NULL;
+    g_assert_cmpint(nc_store_exec(st, &err, sql, NC_END), >=, 0);
+    g_assert_no_error(err);
+}
+
+static void
+test_clear_round_store(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("nc-market-XXXXXX", &err);
+    g_assert_no_error(err);
+    g_autofree char *db = g_build_filename(dir, "market.db", NULL);
+    NcMarket m = { 0 };
+    m.cfg.notice_ms = 120000;
+    m.store = nc_market_store_open(db, &err);
+    g_assert_no_error(err);
+    m.events = nc_market_events_new(64);
+
+    exec_ok(m.store, "INSERT INTO users (id, email, name, password, created_at, company)"
+            " VALUES ('p', 'p@x', 'p', 'x', 1, 'P'), ('c', 'c@x', 'c', 'x', 1, NULL)");
+    exec_ok(m.store, "INSERT INTO backends (id, provider, name, url, token_sealed, state,"
+            " state_since, created_at) VALUES ('b', 'p', 'b', 'http://h:1', 'x', 'up', 1, 1)");
+    /* offer k: one slot, reserve 0.01; two bids, 0.05 (older) and 0.03 */
+    for (int k = 0; k < ROUND_OFFERS; k++) {
+        g_autofree char *id = g_strdup_printf("o%03d", k);
+        g_autofree char *c1 = g_strdup_printf("c%03da", k);
+        g_autofree char *c2 = g_strdup_printf("c%03db", k);
+        g_assert_cmpint(nc_store_exec(m.store, &err,
+                                      "INSERT INTO offers (id, provider, backend, kind, name,"
+                                      " vcpus, memory_mib, slots, reserve, pricing, auto_accept,"
+                                      " availability_promise, state, price, created_at,"
+                                      " updated_at) VALUES ($1, 'p', 'b', 'compute', $1, 1, 128,"
+                                      " 1, $2, 'spot', 1, 990, 'active', $2, 1, 1)",
+                                      NC_TEXT(id), NC_INT(EUR(0.01)), NC_END), ==, 1);
+        g_assert_cmpint(nc_store_exec(m.store, &err,
+                                      "INSERT INTO contracts (id, offer, consumer, provider,"
+                                      " state, max_price, units, created_at, updated_at) VALUES"
+                                      " ($1, $3, 'c', 'p', 'agreed', $4, 1, $5, $5),"
+                                      " ($2, $3, 'c', 'p', 'agreed', $6, 1, $7, $7)",
+                                      NC_TEXT(c1), NC_TEXT(c2), NC_TEXT(id), NC_INT(EUR(0.05)),
+                                      NC_INT(10 + 2 * k), NC_INT(EUR(0.03)), NC_INT(11 + 2 * k),
+                                      NC_END), ==, 2);
+    }
+    /* a fixed offer with room for both of its bids, and a withdrawn one */
+    exec_ok(m.store, "INSERT INTO offers (id, provider, backend, kind, name, vcpus, memory_mib,"
+            " slots, reserve, pricing, auto_accept, availability_promise, state, price,"
+            " created_at, updated_at) VALUES"
+            " ('fixed', 'p', 'b', 'compute', 'f', 1, 128, 3, 20000, 'fixed', 1, 990, 'active',"
+            "  20000, 1, 1),"
+            " ('gone', 'p', 'b', 'compute', 'g', 1, 128, 3, 20000, 'spot', 1, 990, 'withdrawn',"
+            "  20000, 1, 1)");
+    exec_ok(m.store, "INSERT INTO contracts (id, offer, consumer, provider, state, max_price,"
+            " units, created_at, updated_at) VALUES"
+            " ('f1', 'fixed', 'c', 'p', 'agreed', 20000, 1, 5000, 5000),"
+            " ('f2', 'fixed', 'c', 'p', 'agreed', 30000, 2, 5001, 5001),"
+            " ('g1', 'gone', 'c', 'p', 'agreed', 90000, 1, 5002, 5002)");
+
+    /* round 1: in each spot offer the older, higher bid wins at the losing 0.03 */
+    g_assert_cmpint(nc_market_clear_round(&m, &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM contracts WHERE state = 'active'"
+                          " AND id LIKE 'c%a' AND price = 30000"), ==, ROUND_OFFERS);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM contracts WHERE state = 'agreed'"
+                          " AND id LIKE 'c%b' AND price IS NULL"), ==, ROUND_OFFERS);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM offers WHERE pricing = 'spot'"
+                          " AND state = 'active' AND price = 30000"), ==, ROUND_OFFERS);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM price_history WHERE price = 30000"
+                          " AND bids = 2 AND winners = 1 AND filled = 1 AND slots = 1"
+                          " AND backend_up = 1 AND offer LIKE 'o%'"), ==, ROUND_OFFERS);
+    /* every active offer cleared at one time, with one point; the withdrawn not */
+    g_assert_cmpint(count(m.store, "SELECT COUNT(DISTINCT offer) FROM price_history"), ==,
+                    ROUND_OFFERS + 1);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM price_history"), ==, ROUND_OFFERS + 1);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM offers WHERE state = 'active' AND"
+                          " cleared_at = (SELECT MAX(time) FROM price_history)"), ==,
+                    ROUND_OFFERS + 1);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM offers WHERE id = 'gone' AND"
+                          " cleared_at IS NULL"), ==, 1);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM contracts WHERE id = 'g1' AND"
+                          " state = 'agreed'"), ==, 1);
+    /* the fixed offer: both in at its price, three slots filled by two winners */
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM contracts WHERE id IN ('f1', 'f2')"
+                          " AND state = 'active' AND price = 20000"), ==, 2);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM price_history WHERE offer = 'fixed'"
+                          " AND price = 20000 AND bids = 2 AND winners = 2 AND filled = 3"),
+                    ==, 1);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM allocations"), ==, ROUND_OFFERS + 2);
+
+    /* round 2: offer 7's loser raises to 0.09: its holder is outbid (notice),
+     * and the price is the holder's 0.05, the highest losing bid */
+    exec_ok(m.store, "UPDATE contracts SET max_price = 90000 WHERE id = 'c007b'");
+    g_usleep(2000);
+    g_assert_cmpint(nc_market_clear_round(&m, &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM contracts WHERE id = 'c007a' AND"
+                          " state = 'notice' AND notice_reason = 'outbid' AND price = 50000"),
+                    ==, 1);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM contracts WHERE id = 'c007b' AND"
+                          " state = 'agreed'"), ==, 1);
+    g_assert_cmpint(count(m.store, "SELECT price FROM offers WHERE id = 'o007'"), ==,
+                    EUR(0.05));
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM price_history"), ==,
+                    2 * (ROUND_OFFERS + 1));
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM offers WHERE state = 'active' AND"
+                          " cleared_at = (SELECT MAX(time) FROM price_history)"), ==,
+                    ROUND_OFFERS + 1);
+
+    /* round 3: the rival drops to 0.02; the holder wins its slot back */
+    exec_ok(m.store, "UPDATE contracts SET max_price = 20000 WHERE id = 'c007b'");
+    g_assert_cmpint(nc_market_clear_round(&m, &err), ==, 0);
+    g_assert_no_error(err);
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM contracts WHERE id = 'c007a' AND"
+                          " state = 'active' AND notice_reason IS NULL"), ==, 1);
+    g_assert_cmpint(count(m.store, "SELECT price FROM offers WHERE id = 'o007'"), ==,
+                    EUR(0.02));
+    g_assert_cmpint(count(m.store, "SELECT price FROM contracts WHERE id = 'c007a'"), ==,
+                    EUR(0.02));
+    g_assert_cmpint(count(m.store, "SELECT COUNT(*) FROM contract_log WHERE contract = 'c007a'"),
+                    ==, 3);
+
+    nc_market_events_free(m.events);
+    nc_store_close(m.store);
+    g_autofree char *wal = g_strconcat(db, "-wal", NULL);
+    g_autofree char *shm = g_strconcat(db, "-shm", NULL);
+    g_unlink(wal);
+    g_unlink(shm);
+    g_unlink(db);
+    g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -185,5 +335,6 @@ main(int argc, char **argv)
     g_test_add_func("/market/contract/machine", test_contract_machine);
     g_test_add_func("/market/valid/prices", test_prices);
     g_test_add_func("/market/valid/iban-and-url", test_iban_and_url);
+    g_test_add_func("/market/clearing/round-with-store", test_clear_round_store);
     return g_test_run();
 }
