@@ -43,11 +43,21 @@ class Api:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + path, data=data, method=method, headers={
             "Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as r:
-                status, text = r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            status, text = e.code, e.read().decode()
+        # Reads are retried: under TCG inside TCG the relay to L1's API
+        # resets a connection now and then.  Writes are not (no duplicates).
+        for attempt in range(10 if method == "GET" else 1):
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as r:
+                    status, text = r.status, r.read().decode()
+                break
+            except urllib.error.HTTPError as e:
+                status, text = e.code, e.read().decode()
+                break
+            except OSError as e:
+                if method != "GET" or attempt == 9:
+                    raise
+                log(f"{method} {path}: {e}; retrying")
+                time.sleep(3)
         if status not in expect:
             raise SystemExit(f"levels.py: {method} {self.url}{path}: {status} {text}")
         try:

@@ -56,7 +56,10 @@ done
 out=${out:-$base/results}
 images=${images:-$base/app}
 nested=${nested:-$base/nested}
-state=$base/cloud
+# a state dir of its own per run: \`nestcloud purge\` leaves the cloud's
+# libvirt storage pools defined, and a new cloud refuses a pool path that
+# an old pool still claims
+state=$base/cloud.$$
 mkdir -p "$out"
 # --levels reruns some levels; the others keep their results in DIR
 want() { case ",$levels," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -91,6 +94,7 @@ cleanup() {
     /opt/nestcloud-bench/stop.sh 2>/dev/null || true
     if [ $cloud_up = yes ]; then
         "$py" "$here/levels.py" down --state "$state" --nestcloud "$build/src/nestcloud" || true
+        rm -rf "$state"
     fi
 }
 trap cleanup EXIT
@@ -104,7 +108,6 @@ if [ $need_vms = yes ]; then
     if want L2 && [ -z "$l2_url" ] && [ ! -r "$nested/nested.qcow2" ]; then
         "$top/images/nested/build.sh" --build "$build" --output "$nested/nested.qcow2" --extra-image "$images"
     fi
-    rm -rf "$state"
     l0_accel=$("$py" "$here/levels.py" up --state "$state" --nestcloud "$build/src/nestcloud")
     cloud_up=yes
 fi
