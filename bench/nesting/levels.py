@@ -295,11 +295,30 @@ def cmd_vm_down(a):
         api.wait_op(op, 120)
 
 
+def undefine_pools(state, cloud_id):
+    """Removes the libvirt storage pools of the cloud @cloud_id, which
+    `nestcloud purge` leaves defined, when they point into @state."""
+    for kind in ("images", "volumes"):
+        name = f"nc-{cloud_id[:8]}-{kind}"
+        xml = subprocess.run(["virsh", "-c", "qemu:///system", "pool-dumpxml", name],
+                             capture_output=True, text=True).stdout
+        if f"<path>{os.path.realpath(state)}/" not in xml:
+            continue
+        for verb in ("pool-destroy", "pool-undefine"):
+            subprocess.run(["virsh", "-c", "qemu:///system", verb, name], capture_output=True)
+
+
 def cmd_down(a):
     try:
         conf = load_conf(a.state)
     except OSError:
         return
+    cloud_id = None
+    try:
+        cloud_id = Api(f"http://127.0.0.1:{conf['port']}", conf["token"]).call(
+            "GET", "/v1/status", timeout=10).get("cloud_id")
+    except (OSError, SystemExit, AttributeError):
+        pass
     try:
         os.kill(conf["pid"], signal.SIGTERM)
         for _ in range(300):
@@ -308,6 +327,8 @@ def cmd_down(a):
     except ProcessLookupError:
         pass
     subprocess.run([a.nestcloud, "purge", "--state-dir", a.state], capture_output=True)
+    if cloud_id:
+        undefine_pools(a.state, cloud_id)
 
 
 def main():
