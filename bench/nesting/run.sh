@@ -56,9 +56,10 @@ done
 out=${out:-$base/results}
 images=${images:-$base/app}
 nested=${nested:-$base/nested}
-# a state dir of its own per run: \`nestcloud purge\` leaves the cloud's
-# libvirt storage pools defined, and a new cloud refuses a pool path that
-# an old pool still claims
+# a state dir of its own per run: `nestcloud purge` leaves the cloud's
+# libvirt storage pools defined (levels.py down removes them, but not after
+# a run that was killed), and a new cloud refuses a pool path that an old
+# pool still claims
 state=$base/cloud.$$
 mkdir -p "$out"
 # --levels reruns some levels; the others keep their results in DIR
