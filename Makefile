@@ -68,7 +68,6 @@ bench: build
 	bench/run.sh
 
 bench-nesting: build
-	@[ -r /var/tmp/nc-bench-nesting/l1host.img ] || bench/nesting/vm/build.sh --with-l2
 	NESTCLOUD_BUILD=$(BUILD) bench/nesting/run.sh
 
 clean:

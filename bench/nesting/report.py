@@ -49,19 +49,21 @@ def fmt(x):
 
 def table(runs, info):
     rows = ["| Level | Accelerator | Avg (s) | 80%-ile (s) | 90%-ile (s) | 99%-ile (s) | req/s "
-            "| errors | paper Avg | paper 80%-ile | paper 90%-ile |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| errors | load average (1, 5, 15 min) before -> after | paper Avg | paper 80%-ile "
+            "| paper 90%-ile |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
     for lv in LEVELS:
         r = runs.get(lv)
         acc = info.get(lv, {}).get("accelerator", "-")
+        la = info.get(lv, {}).get("loadavg", "") or "-"
         p = PAPER[lv]
         if r:
             s = r["response"]
             rows.append(f"| {lv} | {acc} | {s['mean']:.4f} | {s['p80']:.4f} | {s['p90']:.4f} | "
-                        f"{s['p99']:.4f} | {r['rps']:.1f} | {r['errors'] + r['unfinished']} | "
+                        f"{s['p99']:.4f} | {r['rps']:.1f} | {r['errors'] + r['unfinished']} | {la} | "
                         f"{p['mean']:.3f} | {p['p80']:.3f} | {p['p90']:.3f} |")
         else:
-            rows.append(f"| {lv} | {acc} | not measured | | | | | | "
+            rows.append(f"| {lv} | {acc} | not measured | | | | | | | "
                         f"{p['mean']:.3f} | {p['p80']:.3f} | {p['p90']:.3f} |")
     return "\n".join(rows)
 

@@ -5,11 +5,15 @@
 #
 #   images/nested/build.sh [--output FILE] [--build DIR] [--test-images DIR]
 #                          [--cache DIR] [--disk-gib N] [--mirror URL]
+#                          [--extra-image DIR]
 #
 # Writes FILE (default /var/tmp/nestcloud-nested/nested.qcow2), a compressed
 # qcow2 MBR disk: p1 FAT + SYSLINUX + kernel + initramfs (BIOS boot), p2 the
 # ext4 root (root=/dev/vda2).  Beside it, for direct kernel boot:
 # nested-vmlinuz, nested-initrd.img and nested.cmdline.
+# --extra-image DIR copies DIR's files into the inner cloud's image pool
+# (/var/lib/nestcloud/images), where an admin's `POST /v1/images {"path"}`
+# adopts them (bench/nesting/run.sh ships its application VM so).
 #
 # Needs root (debootstrap, chroot).  The debootstrap tree is cached in
 # --cache (default /var/tmp/nestcloud-nested-cache), keyed by the package
@@ -24,13 +28,14 @@ TOP="$(cd "$HERE/../.." && pwd)"
 OUTPUT=/var/tmp/nestcloud-nested/nested.qcow2
 BUILD="${NESTCLOUD_BUILD:-$TOP/build}"
 TEST_IMAGES=
+EXTRA_IMAGE=
 CACHE="${NESTCLOUD_NESTED_CACHE:-/var/tmp/nestcloud-nested-cache}"
 DISK_GIB=4
 MIRROR=http://deb.debian.org/debian
 SUITE=bookworm
 
 usage() {
-	sed -n '6,7p' "$0" | sed 's/^# *//' >&2
+	sed -n '6,8p' "$0" | sed 's/^# *//' >&2
 	exit 2
 }
 die() {
@@ -45,6 +50,7 @@ while [ $# -gt 0 ]; do
 	--cache) CACHE="$2"; shift 2 ;;
 	--disk-gib) DISK_GIB="$2"; shift 2 ;;
 	--mirror) MIRROR="$2"; shift 2 ;;
+	--extra-image) EXTRA_IMAGE="$2"; shift 2 ;;
 	-h | --help) usage ;;
 	*) usage ;;
 	esac
@@ -176,6 +182,10 @@ mkdir -p "$TREE/usr/local/share/nestcloud/images" "$TREE/etc/nestcloud" "$TREE/v
 for f in test.qcow2 test-vmlinuz test-initrd.img test.cmdline; do
 	install -m 0644 "$TEST_IMAGES/$f" "$TREE/usr/local/share/nestcloud/images/$f"
 done
+if [ -n "$EXTRA_IMAGE" ]; then
+	mkdir -p "$TREE/var/lib/nestcloud/images"
+	find "$EXTRA_IMAGE" -maxdepth 1 -type f ! -name '.*' -exec install -m 0644 -t "$TREE/var/lib/nestcloud/images" {} +
+fi
 install -m 0755 "$HERE/guest/nc-nested-init" "$TREE/sbin/init"
 install -m 0755 "$HERE/guest/udhcpc.script" "$TREE/etc/nestcloud/udhcpc.script"
 echo nestcloud >"$TREE/etc/hostname"

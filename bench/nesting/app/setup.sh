@@ -1,51 +1,39 @@
 #!/bin/sh
-# Installs the test application of the nesting experiment into a Debian root:
-#   setup.sh /            on this host (L0), or inside a VM (L1, L2)
-#   setup.sh /path/tree   into a debootstrap tree for the nested image
-# The same files, the same database and the same nginx configuration land at
-# ROOT/opt/nestcloud-bench at every level, so the levels differ only in what
-# runs beneath them.  --no-packages skips apt-get (the tree has nginx and
-# python3 already, or has no network).
+# Installs the test application of the nesting experiment into a root:
+#   setup.sh [--no-packages] [--bin FILE] /      on this host (L0)
+#   setup.sh [--no-packages] [--bin FILE] TREE   into the tree of the app VM
+# The same files (nc-benchapp, its database, start.sh/stop.sh and the nginx
+# configuration) land at ROOT/opt/nestcloud-bench, so the levels differ only
+# in what runs beneath them.  --bin names the built nc-benchapp (default:
+# $NESTCLOUD_BUILD/bench/nesting/nc-benchapp); --no-packages skips apt-get
+# (nginx must be there already).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 packages=yes
-[ "${1:-}" = --no-packages ] && { packages=no; shift; }
-root=${1:?usage: setup.sh [--no-packages] ROOT}
+bin=${NESTCLOUD_BUILD:-$here/../../../build}/bench/nesting/nc-benchapp
+while [ $# -gt 1 ]; do
+    case $1 in
+    --no-packages) packages=no; shift ;;
+    --bin) bin=$2; shift 2 ;;
+    *) break ;;
+    esac
+done
+root=${1:?usage: setup.sh [--no-packages] [--bin FILE] ROOT}
 root=${root%/}
 prefix=$root/opt/nestcloud-bench
-pkgs="nginx-light python3"
-
-missing=""
-for p in $pkgs; do
-    if [ "$p" = nginx-light ]; then
-        [ -x "$root/usr/sbin/nginx" ] && continue
-    else
-        [ -x "$root/usr/bin/$p" ] && continue
-    fi
-    missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    if [ $packages = no ]; then
-        echo "setup.sh: $root lacks:$missing" >&2
+[ -x "$bin" ] || { echo "setup.sh: no nc-benchapp at $bin (ninja builds it; --bin FILE)" >&2; exit 1; }
+if [ ! -x "$root/usr/sbin/nginx" ]; then
+    if [ $packages = no ] || [ -n "$root" ]; then
+        echo "setup.sh: $root lacks nginx" >&2
         exit 1
     fi
-    if [ -z "$root" ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing
-    else
-        # a debootstrap tree: install through its own apt, without starting services
-        printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
-        chmod +x "$root/usr/sbin/policy-rc.d"
-        chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing
-        rm -f "$root/usr/sbin/policy-rc.d"
-    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light
 fi
-
 mkdir -p "$prefix/run/tmp"
-install -m 0755 "$here/app.py" "$here/start.sh" "$here/stop.sh" "$prefix/"
+install -m 0755 "$bin" "$prefix/nc-benchapp"
+install -m 0755 "$here/start.sh" "$here/stop.sh" "$prefix/"
 install -m 0644 "$here/nginx.conf.in" "$prefix/"
-# The database is written by this host's Python: SQLite's file format is the
-# same everywhere and the contents are seeded, so every level gets the same.
-py=/usr/bin/python3
-[ -x $py ] || py=python3
-$py "$here/app.py" --init-db "$prefix/app.db"
+# The database is written here once: SQLite's file format is the same
+# everywhere and the contents are seeded, so every level gets the same.
+"$bin" --init-db "$prefix/app.db"
 echo "setup.sh: installed into $prefix"
