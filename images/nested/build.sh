@@ -173,6 +173,12 @@ install -m 0755 "$HERE/guest/initramfs-init" "$IRD/init"
 # the 32-bit and microvm emulators: nestcloud's guests are x86_64 q35, and
 # libvirtd probes every qemu-system-* it finds (13 s for i386 under TCG).
 rm -f "$TREE"/usr/bin/qemu-system-i386 "$TREE"/usr/bin/qemu-system-x86_64-microvm
+# libvirtd loads and starts every driver it finds.  nestcloud uses the qemu,
+# network and storage drivers and directory pools only; the node device
+# driver alone enumerates every PCI device at each start.
+LVD="$TREE/usr/lib/x86_64-linux-gnu/libvirt"
+rm -f "$LVD"/connection-driver/libvirt_driver_{interface,nodedev,nwfilter,secret}.so \
+	"$LVD"/storage-backend/libvirt_storage_backend_{disk,iscsi,logical,mpath,scsi}.so
 rm -rf "$TREE"/usr/share/qemu/{keymaps,openbios-*,u-boot*,skiboot.lid,palcode-clipper,s390-*,hppa-firmware.img,opensbi-*,qemu_vga.ndrv,slof.bin,canyonlands.dtb,petalogix-*,bamboo.dtb}
 
 install -m 0755 "$NC_BIN" "$TREE/usr/local/bin/nestcloud"
