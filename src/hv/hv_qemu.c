@@ -139,6 +139,19 @@ nc_hv_subnet_in_use(uint32_t net, uint32_t mask)
     return false;
 }
 
+/* Whether @net's IPv4 subnet (a /24) overlaps a route of this host. */
+static bool
+nc_hv_network_collides(virNetworkPtr net)
+{
+    g_autofree char *xml = virNetworkGetXMLDesc(net, 0);
+    const char *ip = xml ? strstr(xml, "<ip address='") : NULL;
+    unsigned a, b, c, d;
+    if (!ip || sscanf(ip, "<ip address='%u.%u.%u.%u'", &a, &b, &c, &d) != 4 ||
+        a > 255 || b > 255 || c > 255)
+        return false;
+    return nc_hv_subnet_in_use((a << 24) | (b << 16) | (c << 8), 0xffffff00u);
+}
+
 static int
 nc_hv_ensure_network(NcHv *hv, GError **err)
 {
@@ -150,6 +163,13 @@ nc_hv_ensure_network(NcHv *hv, GError **err)
     if (!conn)
         return -1;
     virNetworkPtr net = virNetworkLookupByName(conn, NC_NETWORK_NAME);
+    if (net && virNetworkIsActive(net) == 0 && nc_hv_network_collides(net)) {
+        /* defined earlier (a Nested Cloud image ships one) on a subnet that
+         * this host's own network now uses: define it again on a free one */
+        virNetworkUndefine(net);
+        virNetworkFree(net);
+        net = NULL;
+    }
     if (!net) {
         int third = -1;
         for (int i = 0; i < 256 && third < 0; i++) {
