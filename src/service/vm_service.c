@@ -404,6 +404,14 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
     }
     if (!ok || nc_vm_finish(c, err, &txn) < 0) {
         nc_store_txn_end(&txn);
+        /* the index already counts the claims of the VMs placed before
+         * (each placement reads what the previous ones claimed): undo them */
+        size_t i;
+        json_t *op;
+        json_array_foreach(ops, i, op) {
+            if (nc_json_str(op, "host"))
+                nc__central_touch_host(c, nc_json_str(op, "host"));
+        }
         nc__central_sync_hosts(c);
         return NULL;
     }

@@ -86,6 +86,25 @@ def test_anti_affinity_and_placement_explained(sim_cloud):
     assert status == 422 and "anti-affinity" in body["error"]["message"]
 
 
+def test_count_that_does_not_fit_leaves_the_room(sim_cloud):
+    """A "count" request that fails half-way has claimed room for the VMs it
+    placed first; the store rolls back and the scheduler's view must follow,
+    or the next request finds the hosts full."""
+    for v in sim_cloud.get("/v1/vms")["vms"]:
+        sim_cloud.delete_vm(v["id"], wait=False)
+    wait_for("an empty cloud", lambda: sim_cloud.get("/v1/vms")["vms"] == [], 60)
+    status, body = create(sim_cloud, "lot", count=HOSTS * 8 + 1)
+    assert status == 422, body
+    assert sim_cloud.get("/v1/vms")["vms"] == []
+    status, body = create(sim_cloud, "lot", count=HOSTS * 2)
+    assert status == 202, body
+    per_host = [len(h["vms"]) for h in sim_cloud.get("/v1/hosts")["hosts"]]
+    assert per_host == [2] * HOSTS, per_host   # spread, as on an empty cloud
+    for op in body["operations"]:
+        sim_cloud.delete_vm(op["target"]["id"], wait=False)
+    wait_for("an empty cloud", lambda: sim_cloud.get("/v1/vms")["vms"] == [], 60)
+
+
 def test_count_respects_the_project_quota():
     """--max-vms-per-project: a request of "count": N that would pass it is
     refused whole (403, with what is left); one that fits is made."""
