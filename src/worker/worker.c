@@ -32,6 +32,9 @@ struct NcWorker {
     NcPortFwd *ports;
     NcReporter *reporter;
     bool own_reporter;
+    GMutex told_lock;
+    GHashTable *told;       /* VM id -> the state last reported for it */
+    char *domains_text;     /* what domains_file holds */
 };
 
 /* A message of several commands ({"kind": "batch", "commands": [...]}, from
@@ -74,11 +77,29 @@ nc_worker_publish(NcWorker *w, json_t *msg)
     nc_worker_publish_full(w, msg, false);
 }
 
+/* Records that the central node was told @state (NULL: the VM is gone)
+ * for @vm_id.  Returns whether that is news. */
+static bool
+nc_worker_tell(NcWorker *w, const char *vm_id, const char *state)
+{
+    g_mutex_lock(&w->told_lock);
+    bool news = g_strcmp0(g_hash_table_lookup(w->told, vm_id), state) != 0;
+    if (!state)
+        g_hash_table_remove(w->told, vm_id);
+    else if (news)
+        g_hash_table_insert(w->told, g_strdup(vm_id), g_strdup(state));
+    g_mutex_unlock(&w->told_lock);
+    return news;
+}
+
 static void
 nc_worker_on_domain_state(const char *vm_id, const char *state, void *opaque)
 {
     NcWorker *w = opaque;
     if (!w || g_atomic_int_get(&w->stopping))
+        return;
+    /* a start or stop this worker made was told in its command's result */
+    if (!nc_worker_tell(w, vm_id, state))
         return;
     nc_worker_publish(w, json_pack("{s:s, s:s, s:s, s:s}", "type", "vm.state", "vm", vm_id,
                                    "state", state, "host", w->host_id));
@@ -286,8 +307,10 @@ nc_worker_result(NcWorker *w, json_t *cmd, json_t *data, const GError *err)
     const char *op = nc_json_str(cmd, "op");
     const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
     g_autofree char *state = NULL;
-    if (vm_id)
+    if (vm_id) {
         nc_hv_driver(w->hv)->vm_state(w->hv, vm_id, &state, NULL);
+        nc_worker_tell(w, vm_id, state);
+    }
     json_t *msg = json_pack("{s:s, s:o, s:o, s:o, s:b, s:s, s:o}",
                             "type", "op.result", "op", nc_json_string_or_null(op),
                             "vm", nc_json_string_or_null(vm_id),
@@ -572,8 +595,16 @@ nc_worker_send_heartbeat(NcWorker *w)
     if (w->domains_file) {
         g_autofree char *text = nc_json_dumps(list);
         g_autoptr(GError) ferr = NULL;
-        if (nc_fs_write_atomic(w->domains_file, text, strlen(text), 0644, &ferr) < 0)
+        /* written (and synced) only when it changed: a thousand simulated
+         * hosts would otherwise sync 200 files a second */
+        if (g_strcmp0(text, w->domains_text) == 0)
+            ;
+        else if (nc_fs_write_atomic(w->domains_file, text, strlen(text), 0644, &ferr) < 0)
             nc_log_warn("cannot write %s: %s", w->domains_file, ferr->message);
+        else {
+            g_free(w->domains_text);
+            w->domains_text = g_steal_pointer(&text);
+        }
     }
     nc_worker_publish(w, json_pack("{s:s, s:o, s:o, s:I}", "type", "heartbeat", "host", host,
                                    "domains", list, "time", (json_int_t)nc_now_ms()));
@@ -610,6 +641,8 @@ nc_worker_start(const NcWorkerConfig *cfg, NcBus *bus, NcHv *hv, GError **err)
     g_mutex_init(&w->hb_lock);
     g_cond_init(&w->hb_cond);
     w->ports = nc_portfwd_new(cfg->port_bind_addr, nc_worker_resolve_vm, w);
+    g_mutex_init(&w->told_lock);
+    w->told = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     w->reporter = cfg->reporter;
     if (!w->reporter) {
         w->reporter = nc_reporter_new(bus);
@@ -681,6 +714,9 @@ nc_worker_stop(NcWorker *w)
     g_free(w->host_name);
     g_free(w->topic);
     g_free(w->domains_file);
+    g_free(w->domains_text);
+    g_hash_table_unref(w->told);
+    g_mutex_clear(&w->told_lock);
     g_free(w);
 }
 
