@@ -16,8 +16,10 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-/* reports sent in one message, at most */
+/* reports sent in one message, at most, and its size (the bus takes 1 MiB;
+ * a report bigger than this alone goes alone) */
 #define NC_REPORTER_MAX_BATCH 512
+#define NC_REPORTER_MAX_BYTES (512 * 1024)
 
 typedef struct NcReporter NcReporter;
 
@@ -39,6 +41,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcReporter, nc_reporter_free)
  *        Otherwise (state, heartbeat: the next heartbeat recovers it)
  *        tried for about 5 s.
  *
- * Returns once the bus holds the report: 0, or -1 when it could not go.
+ * Returns once the bus holds the report: 0, or -1 when it could not go
+ * (a message over the bus's size limit is not tried again).
  */
 int nc_reporter_send(NcReporter *r, json_t *report, bool must);
