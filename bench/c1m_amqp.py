@@ -6,7 +6,11 @@ separate `nestcloud worker --bus amqp:// --sim-hosts N` processes.
     bench/c1m_amqp.py [VMS] [HOSTS] [WORKER_PROCESSES] [CLIENT_THREADS]
     (defaults: 100000 1000 4 8; NESTCLOUD_BUILD selects the build;
     C1M_STORE=postgres puts the central node's store in a private
-    PostgreSQL cluster started with scripts/postgres.sh, else SQLite)
+    PostgreSQL cluster started with scripts/postgres.sh, else SQLite;
+    C1M_PER_REQUEST=N asks for N VMs per POST with "count" (default 100,
+    as C1M submitted jobs of many instances; 1: one VM per POST);
+    C1M_POLICY=pack|spread, the placement policy (default pack, Nomad's
+    default bin-packing))
 
 Clock: from the first POST /v1/vms to the moment /v1/status counts every
 VM running (each VM is "running" only after its worker's op.result, sent
@@ -54,6 +58,8 @@ def main():
     hosts = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
     procs = int(sys.argv[3]) if len(sys.argv) > 3 else 4
     threads = int(sys.argv[4]) if len(sys.argv) > 4 else 8
+    per_request = int(os.environ.get("C1M_PER_REQUEST", "100"))
+    policy = os.environ.get("C1M_POLICY", "pack")
     per_host = -(-n // hosts)
     # room for per_host VMs of 1 vCPU / 64 MiB on each host (ratio 4 for CPUs)
     sim_vcpus = max(2, -(-per_host // 4))
@@ -71,7 +77,8 @@ def main():
                              check=True, capture_output=True, text=True).stdout.strip().split()[-1]
         store = ("--store", url)
     try:
-        cloud.start(extra=("--bus", broker.url(), "--host-timeout", "60", *store))
+        cloud.start(extra=("--bus", broker.url(), "--host-timeout", "60", "--policy", policy,
+                           "--max-vms-per-project", str(max(n, 10000)), *store))
         for k in range(procs):
             count = hosts // procs + (1 if k < hosts % procs else 0)
             # the default 5 s heartbeat: 1,000 hosts send 200 a second
@@ -81,22 +88,28 @@ def main():
         wait_for(f"{hosts} hosts up", lambda: cloud.get("/v1/status")["hosts"]["up"] >= hosts,
                  timeout=600, interval=1)
 
-        body_of = lambda i: json.dumps({"name": f"c1m-{i}", "image": "test", "memory_mib": 64,
-                                        "max_memory_mib": 64, "max_vcpus": 1})
+        def body_of(first, count):
+            spec = {"name": f"c1m-{first}", "image": "test", "memory_mib": 64,
+                    "max_memory_mib": 64, "max_vcpus": 1}
+            if per_request > 1:
+                spec["count"] = count
+            return json.dumps(spec)
         accepted = [0] * threads
         failed = []
+        # request k: VMs [k * per_request, ...), handed out round robin
+        requests = [(i, min(per_request, n - i)) for i in range(0, n, per_request)]
 
         def post(k):
-            conn = http.client.HTTPConnection("127.0.0.1", cloud.port, timeout=120)
+            conn = http.client.HTTPConnection("127.0.0.1", cloud.port, timeout=300)
             hdrs = {"Authorization": f"Bearer {cloud.token}", "Content-Type": "application/json"}
-            for i in range(k, n, threads):
-                conn.request("POST", "/v1/vms", body_of(i), hdrs)
+            for first, count in requests[k::threads]:
+                conn.request("POST", "/v1/vms", body_of(first, count), hdrs)
                 r = conn.getresponse()
                 text = r.read()
                 if r.status != 202:
                     failed.append((r.status, text[:200]))
                     return
-                accepted[k] += 1
+                accepted[k] += count
             conn.close()
 
         cpu0 = cpu_seconds(cloud, workers, broker)
@@ -125,6 +138,7 @@ def main():
         # precise end of intake: when the last POST returned (threads joined)
         result = {
             "vms": n, "hosts": hosts, "worker_processes": procs, "client_threads": threads,
+            "vms_per_request": per_request, "policy": policy,
             "store": cloud.get("/v1/status")["store"],
             "seconds_to_all_running": round(t_run, 2),
             "vms_per_second": round(n / t_run, 1),

@@ -118,6 +118,61 @@ nc_outbox_put(NcStore *st, const char *topic, const char *body, GError **err)
                          NC_TEXT(topic), NC_TEXT(body), NC_INT(now), NC_END) < 0 ? -1 : 0;
 }
 
+/* Outbox rows that leave as one message. */
+typedef struct {
+    const char *topic;      /* borrowed from the rows */
+    GString *body;
+    GArray *ids;            /* int64_t: the rows it carries */
+} NcOutboxGroup;
+
+static void
+nc_outbox_group_free(gpointer p)
+{
+    NcOutboxGroup *grp = p;
+    g_string_free(grp->body, TRUE);
+    g_array_unref(grp->ids);
+    g_free(grp);
+}
+
+/* Groups the rows (in id order) into messages: those for one host's
+ * topic, up to NC_OUTBOX_MAX_BATCH commands and NC_OUTBOX_MAX_BATCH_BYTES,
+ * become {"kind": "batch", "commands": [...]} (worker.h), in their order;
+ * a row alone, or for another topic, goes as it is. */
+static GPtrArray *
+nc_outbox_group(GArray *ids, GPtrArray *topics, GPtrArray *bodies)
+{
+    GPtrArray *groups = g_ptr_array_new_with_free_func(nc_outbox_group_free);
+    g_autoptr(GHashTable) open = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < ids->len; i++) {
+        const char *topic = g_ptr_array_index(topics, i);
+        const char *body = g_ptr_array_index(bodies, i);
+        bool batchable = g_str_has_prefix(topic, "host.");
+        NcOutboxGroup *grp = batchable ? g_hash_table_lookup(open, topic) : NULL;
+        if (grp && (grp->ids->len >= NC_OUTBOX_MAX_BATCH ||
+                    grp->body->len + strlen(body) > NC_OUTBOX_MAX_BATCH_BYTES))
+            grp = NULL;
+        if (!grp) {
+            grp = g_new0(NcOutboxGroup, 1);
+            grp->topic = topic;
+            grp->body = g_string_new(body);
+            grp->ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+            g_ptr_array_add(groups, grp);
+            if (batchable)
+                g_hash_table_insert(open, (gpointer)topic, grp);
+        } else {
+            if (grp->ids->len == 1) {
+                /* the second command makes it a batch */
+                g_string_prepend(grp->body, "{\"kind\": \"batch\", \"commands\": [");
+            } else {
+                g_string_truncate(grp->body, grp->body->len - 2);
+            }
+            g_string_append_printf(grp->body, ", %s]}", body);
+        }
+        g_array_append_val(grp->ids, g_array_index(ids, int64_t, i));
+    }
+    return groups;
+}
+
 int
 nc_outbox_relay(NcBus *bus, NcStore *st, int max, GError **err)
 {
@@ -158,13 +213,23 @@ nc_outbox_relay(NcBus *bus, NcStore *st, int max, GError **err)
         }
         return (int)ids->len;
     }
+    /* commands for one host go as one message: fewer for the broker to
+     * carry, and the worker reports their results together */
+    g_autoptr(GPtrArray) groups = nc_outbox_group(ids, topics, bodies);
+    g_autoptr(GPtrArray) gtopics = g_ptr_array_new();
+    g_autoptr(GPtrArray) gbodies = g_ptr_array_new();
+    for (guint g = 0; g < groups->len; g++) {
+        NcOutboxGroup *grp = g_ptr_array_index(groups, g);
+        g_ptr_array_add(gtopics, (gpointer)grp->topic);
+        g_ptr_array_add(gbodies, grp->body->str);
+    }
     /* one round of confirms for the lot; a row leaves the outbox only once
      * the broker holds its message (one it does not is sent again later:
      * commands are idempotent) */
-    g_autofree bool *ok = g_new0(bool, ids->len);
+    g_autofree bool *ok = g_new0(bool, groups->len);
     GError *perr = NULL;
-    int prc = bus->drv->publish_many(bus, (int)ids->len, (const char *const *)topics->pdata,
-                                     (const char *const *)bodies->pdata, ok, &perr);
+    int prc = bus->drv->publish_many(bus, (int)groups->len, (const char *const *)gtopics->pdata,
+                                     (const char *const *)gbodies->pdata, ok, &perr);
     int sent = 0;
     {
         g_auto(NcStoreTxn) txn = { 0 };
@@ -172,15 +237,16 @@ nc_outbox_relay(NcBus *bus, NcStore *st, int max, GError **err)
             g_clear_error(&perr);
             return -1;
         }
-        for (guint i = 0; i < ids->len; i++) {
-            if (!ok[i])
-                continue;
-            if (nc_store_exec(st, err, "DELETE FROM queue WHERE id = $1",
-                              NC_INT(g_array_index(ids, int64_t, i)), NC_END) < 0) {
-                g_clear_error(&perr);
-                return -1;
+        for (guint g = 0; g < groups->len; g++) {
+            NcOutboxGroup *grp = g_ptr_array_index(groups, g);
+            for (guint i = 0; ok[g] && i < grp->ids->len; i++) {
+                if (nc_store_exec(st, err, "DELETE FROM queue WHERE id = $1",
+                                  NC_INT(g_array_index(grp->ids, int64_t, i)), NC_END) < 0) {
+                    g_clear_error(&perr);
+                    return -1;
+                }
+                sent++;
             }
-            sent++;
         }
         if (nc_store_txn_commit(&txn, err) < 0) {
             g_clear_error(&perr);

@@ -25,6 +25,9 @@
 
 #define NC_TOPIC_CENTRAL "central"
 #define NC_BUS_MAX_ATTEMPTS 5
+/* commands for one host that the relay sends as one message, at most */
+#define NC_OUTBOX_MAX_BATCH 256
+#define NC_OUTBOX_MAX_BATCH_BYTES (512 * 1024)
 
 typedef struct NcBus NcBus;
 
@@ -111,7 +114,8 @@ int nc_outbox_put(NcStore *st, const char *topic, const char *body, GError **err
  * @max: at most this many messages per call
  *
  * Publishes waiting outbox rows, deleting each after the broker confirms.
- * Does nothing on the local bus (the outbox is the queue).
+ * Rows for one host's topic leave together as one batch command (see
+ * worker.h).  Does nothing on the local bus (the outbox is the queue).
  *
  * Returns: the number relayed, or -1.
  */

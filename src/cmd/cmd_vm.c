@@ -47,10 +47,12 @@ nc_vm_create(NcCli *cli, int argc, char **argv)
     char *image = NULL, *memory = NULL, *max_memory = NULL, *disk = NULL, *hostname = NULL;
     char *user_data = NULL;
     char **ssh_keys = NULL, **nics = NULL;
-    int vcpus = 0, max_vcpus = 0, prio = -1;
+    int vcpus = 0, max_vcpus = 0, prio = -1, count = 0;
     gboolean no_start = FALSE;
     char *snapshot = NULL;
     GOptionEntry entries[] = {
+        { "count", 'n', 0, G_OPTION_ARG_INT, &count,
+          "Make N VMs alike, named NAME-1 ... NAME-N (all or none)", "N" },
         { "snapshot", 0, 0, G_OPTION_ARG_STRING, &snapshot,
           "Launch from this snapshot instead of an image", "SNAP" },
         { "no-start", 0, 0, G_OPTION_ARG_NONE, &no_start, "Define the VM, do not boot it", NULL },
@@ -112,6 +114,8 @@ nc_vm_create(NcCli *cli, int argc, char **argv)
         json_object_set_new(req, "hostname", json_string(hostname));
     if (no_start)
         json_object_set_new(req, "start", json_false());
+    if (count)
+        json_object_set_new(req, "count", json_integer(count));
     if (user_data) {
         g_autofree char *text = NULL;
         g_autoptr(GError) err = NULL;
@@ -142,8 +146,21 @@ nc_vm_create(NcCli *cli, int argc, char **argv)
     g_autoptr(json_t) op = nc_client_call(client, "POST", "/v1/vms", req, NULL, &err);
     if (!op)
         return nc_cli_fail(err);
-    g_autofree char *label = g_strdup_printf("creating VM %s", name);
-    return nc_cli_finish_op(cli, op, label);
+    json_t *ops = json_object_get(op, "operations");
+    if (!ops) {
+        g_autofree char *label = g_strdup_printf("creating VM %s", name);
+        return nc_cli_finish_op(cli, op, label);
+    }
+    /* several VMs: wait for each in turn */
+    size_t i;
+    json_t *one;
+    int rc = 0;
+    json_array_foreach(ops, i, one) {
+        g_autofree char *label = g_strdup_printf("creating VM %s",
+                                                 nc_json_str(json_object_get(one, "target"), "name"));
+        rc = MAX(rc, nc_cli_finish_op(cli, one, label));
+    }
+    return rc;
 }
 
 static int

@@ -1,6 +1,7 @@
 /* daemon.c: start-up and shutdown of the daemons. */
 #include "nc_config.h"
 #include "daemon.h"
+#include "conf/limits.h"
 #include "cmd.h"
 #include "api/api.h"
 #include "bus/bus.h"
@@ -72,6 +73,8 @@ nc_daemon_central_options(NcDaemonOptions *o)
           "MiB of each new host kept for the host itself (default 512)", "MIB" },
         { "host-timeout", 0, 0, G_OPTION_ARG_INT, &o->host_timeout_s,
           "Seconds of silence before a host counts as down (default 30)", "S" },
+        { "max-vms-per-project", 0, 0, G_OPTION_ARG_INT, &o->max_vms_per_project,
+          "VMs a project may have (default 10000)", "N" },
         { NULL }
     };
     GOptionGroup *g = g_option_group_new("central", "Central node options", "Central", NULL, NULL);
@@ -248,7 +251,7 @@ nc_daemon_named_host_id(const char *dir, const char *name, GError **err)
 }
 
 static NcWorker *
-nc_daemon_start_worker(NcDaemonOptions *o, NcBus *bus, const char *cloud_id,
+nc_daemon_start_worker(NcDaemonOptions *o, NcBus *bus, NcReporter *reporter, const char *cloud_id,
                        const char *test_dir, const char *name, const char *host_id,
                        const char *uri, const NcHvDriver *drv, GError **err)
 {
@@ -284,6 +287,7 @@ nc_daemon_start_worker(NcDaemonOptions *o, NcBus *bus, const char *cloud_id,
         .lanes = drv == &nc_hv_sim_driver ? 1 : o->lanes,
         .heartbeat_ms = o->heartbeat_ms,
         .port_bind_addr = g_getenv("NESTCLOUD_PORT_BIND"),
+        .reporter = reporter,
     };
     if (drv != &nc_hv_sim_driver) {
         const char *net = nc_hv_network(hv);
@@ -296,7 +300,7 @@ nc_daemon_start_worker(NcDaemonOptions *o, NcBus *bus, const char *cloud_id,
 /* Starts this machine's worker, or with --sim-hosts N, N simulated hosts
  * (libvirt's test driver, each with its own node file) in this process. */
 static int
-nc_daemon_start_workers(NcDaemonOptions *o, NcBus *bus, const char *cloud_id,
+nc_daemon_start_workers(NcDaemonOptions *o, NcBus *bus, NcReporter *reporter, const char *cloud_id,
                         const char *test_dir, GPtrArray *workers, GError **err)
 {
     if (o->sim_hosts <= 0) {
@@ -304,7 +308,7 @@ nc_daemon_start_workers(NcDaemonOptions *o, NcBus *bus, const char *cloud_id,
         g_autofree char *host_id = nc_daemon_named_host_id(o->state_dir, "host", err);
         if (!host_id)
             return -1;
-        NcWorker *w = nc_daemon_start_worker(o, bus, cloud_id, test_dir, o->host_name, host_id,
+        NcWorker *w = nc_daemon_start_worker(o, bus, reporter, cloud_id, test_dir, o->host_name, host_id,
                                              o->libvirt_uri,
                                              sim ? &nc_hv_sim_driver : &nc_hv_qemu_driver, err);
         if (!w)
@@ -329,7 +333,7 @@ nc_daemon_start_workers(NcDaemonOptions *o, NcBus *bus, const char *cloud_id,
         if (!host_id)
             return -1;
         g_autofree char *uri = g_strconcat("test://", node, NULL);
-        NcWorker *w = nc_daemon_start_worker(o, bus, cloud_id, test_dir, name, host_id, uri,
+        NcWorker *w = nc_daemon_start_worker(o, bus, reporter, cloud_id, test_dir, name, host_id, uri,
                                              &nc_hv_sim_driver, err);
         if (!w)
             return -1;
@@ -361,6 +365,11 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
     nc_daemon_options_defaults(o);
     signal(SIGPIPE, SIG_IGN);
 
+    if (o->max_vms_per_project < 0 || o->max_vms_per_project > NC_LIMIT_VMS_PER_PROJECT_MAX) {
+        fprintf(stderr, "nestcloud: --max-vms-per-project must be 1 to %d\n",
+                NC_LIMIT_VMS_PER_PROJECT_MAX);
+        return 2;
+    }
     NcSchedPolicy policy = nc_sched_policy_from_name(o->policy);
     if (policy == NC_SCHED_POLICY_MAX) {
         fprintf(stderr, "nestcloud: --policy must be spread or pack\n");
@@ -389,6 +398,9 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
     NcCentral *central = NULL;
     NcApi *api = NULL;
     struct NcMarket *market = NULL;
+    /* the workers' reports leave in shared batches (reporter.h); declared
+     * first, it is freed after them */
+    g_autoptr(NcReporter) reporter = run_worker ? nc_reporter_new(bus) : NULL;
     g_autoptr(GPtrArray) workers = g_ptr_array_new_with_free_func((GDestroyNotify)nc_worker_stop);
     g_autofree char *test_dir = nc_daemon_test_image_dir();
 
@@ -404,6 +416,7 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
             .ram_ratio = llround(o->ram_ratio * 1000),
             .disk_ratio = llround(o->disk_ratio * 1000),
             .reserved_memory_mib = o->reserved_memory_mib,
+            .max_vms_per_project = o->max_vms_per_project,
         };
         central = nc_central_open(&cc, store, bus, &err);
         if (!central)
@@ -437,7 +450,7 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
             nc_central_free(central);
             return 1;
         }
-        if (nc_daemon_start_workers(o, bus, cloud_id, test_dir, workers, &err) < 0) {
+        if (nc_daemon_start_workers(o, bus, reporter, cloud_id, test_dir, workers, &err) < 0) {
             g_ptr_array_set_size(workers, 0);
             nc_central_free(central);
             return nc_daemon_fail(err);
@@ -490,6 +503,7 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
     nc_log_info("stopping");
     nc_cmd_market_embedded_stop(market);
     nc_api_stop(api);
+    nc_reporter_stop(reporter);
     for (guint i = 0; i < workers->len; i++)
         nc_worker_request_stop(g_ptr_array_index(workers, i));
     g_ptr_array_set_size(workers, 0);

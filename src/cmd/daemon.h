@@ -20,6 +20,7 @@ typedef struct {
     char *policy;
     double cpu_ratio, ram_ratio, disk_ratio;
     int reserved_memory_mib;
+    int max_vms_per_project;
     int lanes;
     int heartbeat_ms;
     int host_timeout_s;

@@ -66,6 +66,13 @@ nc_domain_xml_format(const NcVmSpec *spec, const NcDomainEnv *env)
     nc_xml_printf(x, "  <cputune>\n    <shares>%u</shares>\n  </cputune>\n",
                   nc_vm_priority_shares(spec->cpu_priority));
     nc_domain_format_os(x, env);
+    if (env->bare) {
+        g_string_append(x, "  <on_poweroff>destroy</on_poweroff>\n"
+                           "  <on_reboot>restart</on_reboot>\n"
+                           "  <on_crash>destroy</on_crash>\n"
+                           "</domain>\n");
+        return g_string_free(g_steal_pointer(&x), FALSE);
+    }
     /* ACPI is what makes vCPU and DIMM hotplug visible inside the guest */
     g_string_append(x, "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n");
     if (g_strcmp0(env->domain_type, "kvm") == 0)

@@ -28,6 +28,8 @@ typedef struct {
     const char *cmdline;
     const char *network;       /* libvirt network for "default" NICs, or NULL
                                 * to fall back to user-mode networking */
+    bool bare;                 /* identity and shape only: no CPU model, no
+                                * devices (simulated hosts) */
 } NcDomainEnv;
 
 /**

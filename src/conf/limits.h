@@ -34,7 +34,10 @@
 #define NC_DEFAULT_STOP_TIMEOUT_S 60
 
 /* Per project */
-#define NC_LIMIT_VMS_PER_PROJECT 10000
+#define NC_LIMIT_VMS_PER_PROJECT 10000     /* default; serve --max-vms-per-project */
+#define NC_LIMIT_VMS_PER_PROJECT_MAX 10000000
+/* VMs made by one create request ("count") */
+#define NC_LIMIT_VMS_PER_REQUEST 1000
 #define NC_LIMIT_IMAGES_PER_PROJECT 1000
 
 /* Hotplugged memory grows in blocks of this size (Linux hot-adds memory in

@@ -22,6 +22,8 @@
 #define NC_OPS_KEEP_MS (7LL * 24 * 3600 * 1000)
 /* reports applied in one transaction, at most (a broker's bus) */
 #define NC_CENTRAL_BATCH 256
+/* outbox rows relayed per turn of the engine */
+#define NC_CENTRAL_RELAY 1024
 
 void
 nc_caller_free(NcCaller *c)
@@ -400,6 +402,20 @@ static int
 nc_central_apply(NcCentral *c, json_t *msg, GError **err)
 {
     const char *type = nc_json_str(msg, "type");
+    if (g_strcmp0(type, "batch") == 0) {
+        /* the reports of a worker process, sent together (reporter.h) */
+        size_t i;
+        json_t *one;
+        json_array_foreach(json_object_get(msg, "reports"), i, one) {
+            if (!json_is_object(one) || g_strcmp0(nc_json_str(one, "type"), "batch") == 0) {
+                nc_log_warn("ignoring a damaged report in a batch");
+                continue;
+            }
+            if (nc_central_apply(c, one, err) < 0)
+                return -1;
+        }
+        return 0;
+    }
     if (g_strcmp0(type, "heartbeat") == 0)
         return nc__host_apply_heartbeat(c, msg, err);
     if (g_strcmp0(type, "op.started") == 0)
@@ -523,7 +539,7 @@ nc_central_engine(gpointer data)
             nc_central_handle_batch(c, batch);
         }
         g_autoptr(GError) rerr = NULL;
-        if (nc_outbox_relay(c->bus, c->store, 256, &rerr) < 0)
+        if (nc_outbox_relay(c->bus, c->store, NC_CENTRAL_RELAY, &rerr) < 0)
             nc_log_warn("cannot relay commands: %s", rerr->message);
     }
     return NULL;

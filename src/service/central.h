@@ -34,6 +34,7 @@ typedef struct {
     int64_t ram_ratio;
     int64_t disk_ratio;
     int64_t reserved_memory_mib;
+    int64_t max_vms_per_project;  /* 0: NC_LIMIT_VMS_PER_PROJECT */
 } NcCentralConfig;
 
 /* Who is calling: resolved from the bearer token. */

@@ -135,6 +135,23 @@ nc_host_addresses(const NcVmSpec *spec, json_t *by_mac)
     return out;
 }
 
+/* Whether domain @d, as a heartbeat reports it, leaves its VM as the store
+ * has it: the cases below that change nothing, told from the brief. */
+static bool
+nc_host_domain_settled(const NcVmBrief *b, json_t *d, int64_t hb_time)
+{
+    const char *obs = nc_json_str(d, "state");
+    bool running = g_strcmp0(obs, "running") == 0, stopped = g_strcmp0(obs, "stopped") == 0;
+    if (running && (json_object_size(json_object_get(d, "addresses")) > 0 || !b->no_addresses))
+        return false;   /* addresses to compare */
+    if (b->state == NC_VM_UNKNOWN && !b->busy && (running || stopped))
+        return false;
+    if (!b->busy && b->state != NC_VM_DELETING && b->updated_at < hb_time - NC_DRIFT_GRACE_MS &&
+        ((running && b->state == NC_VM_STOPPED) || (stopped && b->state == NC_VM_RUNNING)))
+        return false;
+    return true;
+}
+
 static int
 nc_host_repair(NcCentral *c, NcVm *vm, GError **err)
 {
@@ -211,15 +228,11 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
             return -1;
     }
 
-    /* what the host runs, against what the store says */
-    g_autoptr(GPtrArray) mine = nc_store_vm_list(c->store, NULL, id, err);
-    if (!mine)
+    /* what the host runs, against what the store says: in brief first,
+     * reading a whole VM only where something is to change */
+    g_autoptr(GHashTable) briefs = nc_store_vm_briefs(c->store, id, err);
+    if (!briefs)
         return -1;
-    g_autoptr(GHashTable) by_id = g_hash_table_new(g_str_hash, g_str_equal);
-    for (guint k = 0; k < mine->len; k++) {
-        NcVm *vm = g_ptr_array_index(mine, k);
-        g_hash_table_insert(by_id, vm->spec->id, vm);
-    }
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
     json_t *doms = json_object_get(msg, "domains");
     size_t i;
@@ -229,7 +242,12 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
         if (!vm_id || !nc_uuid_is_valid(vm_id))
             continue;
         g_hash_table_add(seen, (gpointer)vm_id);
-        NcVm *vm = g_hash_table_lookup(by_id, vm_id);
+        const NcVmBrief *brief = g_hash_table_lookup(briefs, vm_id);
+        if (brief && nc_host_domain_settled(brief, d, hb_time))
+            continue;
+        g_autoptr(NcVm) vm = brief ? nc_store_vm_get(c->store, NULL, vm_id, err) : NULL;
+        if (brief && !vm)
+            return -1;
         if (!vm) {
             g_autoptr(NcVm) elsewhere = nc_store_vm_get(c->store, NULL, vm_id, &local);
             g_clear_error(&local);
@@ -281,14 +299,20 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
             return -1;
     }
 
-    for (guint k = 0; k < mine->len; k++) {
-        NcVm *vm = g_ptr_array_index(mine, k);
-        if (g_hash_table_contains(seen, vm->spec->id) || vm->op ||
-            vm->updated_at >= hb_time - NC_DRIFT_GRACE_MS)
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, briefs);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        const NcVmBrief *b = value;
+        if (g_hash_table_contains(seen, b->id) || b->busy ||
+            b->updated_at >= hb_time - NC_DRIFT_GRACE_MS)
             continue;
-        if (vm->state != NC_VM_RUNNING && vm->state != NC_VM_STOPPED &&
-            vm->state != NC_VM_UNKNOWN)
+        if (b->state != NC_VM_RUNNING && b->state != NC_VM_STOPPED &&
+            b->state != NC_VM_UNKNOWN)
             continue;
+        g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, b->id, err);
+        if (!vm)
+            return -1;
         nc_log_info("VM %s (%s) has no domain on host %s; defining it again",
                     vm->spec->name, vm->spec->id, name);
         if (nc_host_repair(c, vm, err) < 0)

@@ -51,6 +51,13 @@ nc_host_timeline(NcCentral *c, const NcHost *h, const char *skip, NcSchedSlot *s
 bool
 nc__vm_fits_ahead(NcCentral *c, const char *host_id, const NcVmSpec *spec, GError **err)
 {
+    /* most hosts have nothing reserved ahead: then there is no timeline to
+     * build (it reads every VM of the host) */
+    g_autoptr(GPtrArray) ahead = nc_store_reservation_scheduled(c->store, host_id, err);
+    if (!ahead)
+        return false;
+    if (ahead->len == 0)
+        return true;
     g_autoptr(NcHost) h = nc_store_host_get(c->store, host_id, err);
     if (!h)
         return false;

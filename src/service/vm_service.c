@@ -256,19 +256,30 @@ nc__vm_resolve_image(NcCentral *c, const char *project, NcVmSpec *spec, GError *
     return img;
 }
 
-json_t *
-nc__vm_create(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced_host,
-              GError **err)
+/* Whether @project may have @adding more VMs. */
+static int
+nc_vm_quota_check(NcCentral *c, const char *project, int64_t adding, GError **err)
+{
+    int64_t limit = c->cfg.max_vms_per_project > 0 ? c->cfg.max_vms_per_project
+                                                   : NC_LIMIT_VMS_PER_PROJECT;
+    int64_t count = nc_store_vm_count(c->store, project, err);
+    if (count < 0)
+        return -1;
+    if (count + adding > limit) {
+        nc_error_set(err, NC_ERR_QUOTA_EXCEEDED, "the project has %" G_GINT64_FORMAT
+                     " VMs and may have %" G_GINT64_FORMAT ": %" G_GINT64_FORMAT
+                     " more do not fit", count, limit, adding);
+        return -1;
+    }
+    return 0;
+}
+
+/* nc__vm_create without the quota check: the caller made it. */
+static json_t *
+nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced_host,
+                 GError **err)
 {
     g_autoptr(NcVmSpec) spec = spec_in;
-    int64_t count = nc_store_vm_count(c->store, spec->project, err);
-    if (count < 0)
-        return NULL;
-    if (count >= NC_LIMIT_VMS_PER_PROJECT) {
-        nc_error_set(err, NC_ERR_QUOTA_EXCEEDED, "the project already has %" G_GINT64_FORMAT
-                     " VMs, its limit", count);
-        return NULL;
-    }
     if (spec->snapshot) {
         /* launched from a snapshot: an overlay on it, over its image */
         g_autoptr(NcSnapshot) snap = nc_store_snapshot_get(c->store, spec->project, spec->snapshot,
@@ -330,31 +341,84 @@ nc__vm_create(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced_ho
 }
 
 json_t *
+nc__vm_create(NcCentral *c, NcVmSpec *spec, bool start, const char *forced_host, GError **err)
+{
+    if (nc_vm_quota_check(c, spec->project, 1, err) < 0) {
+        nc_vm_spec_free(spec);
+        return NULL;
+    }
+    return nc_vm_create_one(c, spec, start, forced_host, err);
+}
+
+/* The specs of a create request: one, or with "count": N, N alike, named
+ * NAME-1 ... NAME-N (as OpenStack names the servers of one request). */
+static GPtrArray *
+nc_vm_specs_from_request(const NcCaller *caller, json_t *shape, int64_t count, GError **err)
+{
+    g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func((GDestroyNotify)nc_vm_spec_free);
+    const char *name = nc_json_str(shape, "name");
+    for (int64_t i = 1; i <= count; i++) {
+        g_autoptr(json_t) one = json_copy(shape);
+        if (count > 1 && name) {
+            g_autofree char *numbered = g_strdup_printf("%s-%" G_GINT64_FORMAT, name, i);
+            json_object_set_new(one, "name", json_string(numbered));
+        }
+        NcVmSpec *spec = NULL;
+        if (nc_vm_spec_from_request(one, &spec, err) < 0)
+            return NULL;
+        spec->id = nc_uuid_new();
+        spec->project = g_strdup(caller->project);
+        g_ptr_array_add(specs, spec);
+    }
+    return g_steal_pointer(&specs);
+}
+
+json_t *
 nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError **err)
 {
-    g_autoptr(NcVmSpec) spec = NULL;
-    /* "start": false defines the VM without booting it; the rest is the spec */
+    /* "start": false defines the VM without booting it; "count": N makes N
+     * of them, all or none; the rest is the spec */
     g_autoptr(json_t) shape = json_copy(req);
     bool start = true;
-    if (nc_json_get_bool(shape, "start", false, &start, err) < 0)
+    int64_t count = 1;
+    bool many = json_object_get(shape, "count") != NULL;
+    if (nc_json_get_bool(shape, "start", false, &start, err) < 0 ||
+        nc_json_get_int(shape, "count", false, 1, NC_LIMIT_VMS_PER_REQUEST, &count, err) < 0)
         return NULL;
     json_object_del(shape, "start");
-    if (nc_vm_spec_from_request(shape, &spec, err) < 0)
+    json_object_del(shape, "count");
+    g_autoptr(GPtrArray) specs = nc_vm_specs_from_request(caller, shape, count, err);
+    if (!specs)
         return NULL;
-    spec->id = nc_uuid_new();
-    spec->project = g_strdup(caller->project);
 
     g_auto(NcStoreTxn) txn = { 0 };
     if (nc_store_txn_begin(&txn, c->store, err) < 0)
         return NULL;
-    g_autoptr(json_t) op = nc__vm_create(c, g_steal_pointer(&spec), start, NULL, err);
-    if (!op || nc_vm_finish(c, err, &txn) < 0) {
+    g_autoptr(json_t) ops = json_array();
+    bool ok = nc_vm_quota_check(c, caller->project, count, err) == 0;
+    while (ok && specs->len > 0) {
+        json_t *op = nc_vm_create_one(c, g_ptr_array_steal_index(specs, 0), start, NULL, err);
+        ok = op != NULL;
+        if (op)
+            json_array_append_new(ops, op);
+    }
+    if (!ok || nc_vm_finish(c, err, &txn) < 0) {
         nc_store_txn_end(&txn);
+        /* the index already counts the claims of the VMs placed before
+         * (each placement reads what the previous ones claimed): undo them */
+        size_t i;
+        json_t *op;
+        json_array_foreach(ops, i, op) {
+            if (nc_json_str(op, "host"))
+                nc__central_touch_host(c, nc_json_str(op, "host"));
+        }
         nc__central_sync_hosts(c);
         return NULL;
     }
     nc_fault_point("api-after-commit");
-    return g_steal_pointer(&op);
+    if (!many)
+        return json_incref(json_array_get(ops, 0));
+    return json_pack("{s:O}", "operations", ops);
 }
 
 /* ---- reading ---- */

@@ -146,6 +146,59 @@ nc_store_vm_list_expiring(NcStore *st, GError **err)
     return nc_vm_rows_collect(r, err);
 }
 
+void
+nc_vm_brief_free(NcVmBrief *b)
+{
+    if (!b)
+        return;
+    g_free(b->id);
+    g_free(b);
+}
+
+static bool
+nc_addresses_none(const char *text)
+{
+    g_autoptr(json_t) a = text ? json_loads(text, 0, NULL) : NULL;
+    size_t i;
+    json_t *v;
+    if (a && !json_is_array(a))
+        return false;
+    json_array_foreach(a, i, v) {
+        if (!json_is_null(v))
+            return false;
+    }
+    return true;
+}
+
+GHashTable *
+nc_store_vm_briefs(NcStore *st, const char *host, GError **err)
+{
+    g_autoptr(NcRows) r = nc_store_query(st, err,
+                                         "SELECT id, state, op, updated_at, addresses FROM vms"
+                                         " WHERE host = $1", NC_TEXT(host), NC_END);
+    if (!r)
+        return NULL;
+    g_autoptr(GHashTable) out = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                                      (GDestroyNotify)nc_vm_brief_free);
+    GError *local = NULL;
+    while (nc_rows_next(r, &local)) {
+        NcVmBrief *b = g_new0(NcVmBrief, 1);
+        b->id = nc_rows_dup(r, 0);
+        b->state = nc_vm_state_from_name(nc_rows_text(r, 1));
+        if (b->state == NC_VM_STATE_MAX)
+            b->state = NC_VM_ERROR;
+        b->busy = nc_rows_text(r, 2) != NULL;
+        b->updated_at = nc_rows_int(r, 3);
+        b->no_addresses = nc_addresses_none(nc_rows_text(r, 4));
+        g_hash_table_insert(out, b->id, b);
+    }
+    if (local) {
+        g_propagate_error(err, local);
+        return NULL;
+    }
+    return g_steal_pointer(&out);
+}
+
 json_t *
 nc_store_vm_count_by_state(NcStore *st, GError **err)
 {

@@ -28,6 +28,22 @@ GPtrArray *nc_store_vm_list(NcStore *st, const char *project, const char *host,
  * caller still checks spec->expires_at; NULL on failure. */
 GPtrArray *nc_store_vm_list_expiring(NcStore *st, GError **err);
 
+/* What a heartbeat compares with the domains a host reports, read without
+ * parsing a VM's spec. */
+typedef struct {
+    char *id;
+    NcVmState state;
+    bool busy;              /* an operation is in progress */
+    bool no_addresses;      /* no address known (every entry null) */
+    int64_t updated_at;
+} NcVmBrief;
+
+void nc_vm_brief_free(NcVmBrief *b);
+
+/* Returns: (transfer full) (element-type utf8 NcVmBrief): the VMs the store
+ * places on @host, by id; NULL on failure. */
+GHashTable *nc_store_vm_briefs(NcStore *st, const char *host, GError **err);
+
 /* Returns: (transfer full): {"state": count} over every VM, or NULL. */
 json_t *nc_store_vm_count_by_state(NcStore *st, GError **err);
 

@@ -1,6 +1,7 @@
 /* worker.c: command dispatch, lanes, heartbeats. */
 #include "worker.h"
 #include "portfwd.h"
+#include "reporter.h"
 #include "conf/limits.h"
 #include "conf/port_conf.h"
 #include "util/nc_error.h"
@@ -29,38 +30,45 @@ struct NcWorker {
     GMutex hb_lock;
     GCond hb_cond;
     NcPortFwd *ports;
+    NcReporter *reporter;
+    bool own_reporter;
+    GMutex told_lock;
+    GHashTable *told;       /* VM id -> the state last reported for it */
+    char *domains_text;     /* what domains_file holds */
 };
 
-/* A poison pill for lanes. */
-static NcMessage nc_worker_stop_msg;
+/* A message of several commands ({"kind": "batch", "commands": [...]}, from
+ * the central node's relay).  Its commands run in their VMs' lanes like
+ * single ones; their results go back together, and the message is
+ * acknowledged (or retried as a whole: every command is idempotent) once
+ * the last of them is done. */
+typedef struct {
+    NcMessage *msg;
+    GMutex lock;
+    int pending;            /* commands not yet done */
+    bool retry;             /* one of them failed for a passing reason */
+    json_t *results;        /* op.result reports so far */
+} NcWorkerBatch;
 
-/* Sends @msg (consumed) to the central node.  A state report or heartbeat
- * that cannot go is recovered by the next heartbeat, so it is tried for
- * about 5 s.  A command's result (@must) is what allows the command's
- * acknowledgement: it is tried until the bus takes it (backoff up to 5 s)
- * or the worker stops.  Returns 0 once the bus holds it, or -1. */
+/* What a lane runs: one command, alone in its message or part of a batch. */
+typedef struct {
+    json_t *cmd;
+    NcMessage *msg;         /* when alone */
+    NcWorkerBatch *batch;   /* when part of a batch */
+} NcWorkerJob;
+
+/* A poison pill for lanes. */
+static NcWorkerJob nc_worker_stop_job;
+
+/* Sends @msg (consumed) to the central node, batched with what the
+ * process's other workers report at the same time (reporter.h).  A state
+ * report or heartbeat that cannot go is recovered by the next heartbeat;
+ * a command's result (@must) is what allows the command's
+ * acknowledgement.  Returns 0 once the bus holds it, or -1. */
 static int
 nc_worker_publish_full(NcWorker *w, json_t *msg, bool must)
 {
-    g_autoptr(json_t) owned = msg;
-    g_autofree char *body = nc_json_dumps(owned);
-    g_autoptr(GError) err = NULL;
-    int delay_ms = 100;
-    for (int i = 0; must || i < 50; i++) {
-        g_clear_error(&err);
-        if (nc_bus_publish(w->bus, NC_TOPIC_CENTRAL, body, &err) == 0)
-            return 0;
-        if (g_atomic_int_get(&w->stopping))
-            break;
-        if (must && i % 10 == 0)
-            nc_log_warn("cannot report a result to the central node, trying again: %s",
-                        err->message);
-        g_usleep((gulong)delay_ms * 1000);
-        if (must)
-            delay_ms = MIN(delay_ms * 2, 5000);
-    }
-    nc_log_warn("cannot report to the central node: %s", err->message);
-    return -1;
+    return nc_reporter_send(w->reporter, msg, must);
 }
 
 static void
@@ -69,11 +77,29 @@ nc_worker_publish(NcWorker *w, json_t *msg)
     nc_worker_publish_full(w, msg, false);
 }
 
+/* Records that the central node was told @state (NULL: the VM is gone)
+ * for @vm_id.  Returns whether that is news. */
+static bool
+nc_worker_tell(NcWorker *w, const char *vm_id, const char *state)
+{
+    g_mutex_lock(&w->told_lock);
+    bool news = g_strcmp0(g_hash_table_lookup(w->told, vm_id), state) != 0;
+    if (!state)
+        g_hash_table_remove(w->told, vm_id);
+    else if (news)
+        g_hash_table_insert(w->told, g_strdup(vm_id), g_strdup(state));
+    g_mutex_unlock(&w->told_lock);
+    return news;
+}
+
 static void
 nc_worker_on_domain_state(const char *vm_id, const char *state, void *opaque)
 {
     NcWorker *w = opaque;
     if (!w || g_atomic_int_get(&w->stopping))
+        return;
+    /* a start or stop this worker made was told in its command's result */
+    if (!nc_worker_tell(w, vm_id, state))
         return;
     nc_worker_publish(w, json_pack("{s:s, s:s, s:s, s:s}", "type", "vm.state", "vm", vm_id,
                                    "state", state, "host", w->host_id));
@@ -274,14 +300,17 @@ nc_worker_execute(NcWorker *w, json_t *cmd, json_t **ret_data, GError **ret_err)
     return 0;
 }
 
-static int
-nc_worker_report(NcWorker *w, json_t *cmd, json_t *data, const GError *err)
+/* Returns: (transfer full): the op.result report of @cmd. */
+static json_t *
+nc_worker_result(NcWorker *w, json_t *cmd, json_t *data, const GError *err)
 {
     const char *op = nc_json_str(cmd, "op");
     const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
     g_autofree char *state = NULL;
-    if (vm_id)
+    if (vm_id) {
         nc_hv_driver(w->hv)->vm_state(w->hv, vm_id, &state, NULL);
+        nc_worker_tell(w, vm_id, state);
+    }
     json_t *msg = json_pack("{s:s, s:o, s:o, s:o, s:b, s:s, s:o}",
                             "type", "op.result", "op", nc_json_string_or_null(op),
                             "vm", nc_json_string_or_null(vm_id),
@@ -295,51 +324,126 @@ nc_worker_report(NcWorker *w, json_t *cmd, json_t *data, const GError *err)
                             json_pack("{s:s, s:s}", "code",
                                       nc_error_code_name(nc_error_code(err)),
                                       "message", err->message));
-    return nc_worker_publish_full(w, msg, true);
+    return msg;
+}
+
+static json_t *
+nc_worker_started(NcWorker *w, json_t *cmd)
+{
+    const char *op = nc_json_str(cmd, "op");
+    const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
+    if (!op)
+        return NULL;
+    return json_pack("{s:s, s:s, s:o, s:s}", "type", "op.started", "op", op,
+                     "vm", nc_json_string_or_null(vm_id), "host", w->host_id);
 }
 
 static void
-nc_worker_handle(NcWorker *w, NcMessage *msg)
+nc_worker_settle(NcWorker *w, NcMessage *msg, bool retry)
 {
-    json_error_t jerr;
-    g_autoptr(json_t) cmd = json_loads(msg->body, 0, &jerr);
     g_autoptr(GError) err = NULL;
-
-    if (!json_is_object(cmd)) {
-        nc_log_warn("dropping a command that is not JSON: %s", jerr.text);
-        nc_bus_ack(w->bus, msg, NULL);
+    if (retry) {
+        nc_bus_retry(w->bus, msg, 1000 << MIN(msg->attempts, 5), NULL);
         return;
     }
-    const char *op = nc_json_str(cmd, "op");
+    nc_fault_point("worker-before-ack");
+    if (nc_bus_ack(w->bus, msg, &err) < 0)
+        nc_log_warn("cannot acknowledge a command: %s", err->message);
+}
+
+static void
+nc_worker_batch_free(NcWorkerBatch *b)
+{
+    nc_message_free(b->msg);
+    json_decref(b->results);
+    g_mutex_clear(&b->lock);
+    g_free(b);
+}
+
+/* One command of @b is done, with its result (NULL: to be retried, or the
+ * worker is stopping: @settle false).  The last one sends the results and
+ * settles the message. */
+static void
+nc_worker_batch_done(NcWorker *w, NcWorkerBatch *b, json_t *result, bool settle)
+{
+    g_mutex_lock(&b->lock);
+    if (result)
+        json_array_append_new(b->results, result);
+    else if (settle)
+        b->retry = true;
+    bool last = --b->pending == 0;
+    g_mutex_unlock(&b->lock);
+    if (!last)
+        return;
+    if (settle && !g_atomic_int_get(&w->stopping)) {
+        nc_fault_point("worker-before-report");
+        /* the acknowledgement waits until the results are safe with the bus */
+        bool sent = json_array_size(b->results) == 0 ||
+                    nc_worker_publish_full(w, json_pack("{s:s, s:O}", "type", "batch",
+                                                        "reports", b->results), true) == 0;
+        if (sent)
+            nc_worker_settle(w, b->msg, b->retry);
+    }
+    nc_worker_batch_free(b);
+}
+
+static void
+nc_worker_handle(NcWorker *w, NcWorkerJob *job)
+{
+    json_t *cmd = job->cmd;
+    NcMessage *msg = job->batch ? job->batch->msg : job->msg;
+    g_autoptr(GError) err = NULL;
     const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
-    if (op)
-        nc_worker_publish(w, json_pack("{s:s, s:s, s:o, s:s}", "type", "op.started",
-                                       "op", op, "vm", nc_json_string_or_null(vm_id),
-                                       "host", w->host_id));
+
+    /* a batch's start reports left together from the dispatcher */
+    json_t *started = job->batch ? NULL : nc_worker_started(w, cmd);
+    if (started)
+        nc_worker_publish(w, started);
     int64_t t0 = nc_mono_us();
     g_autoptr(json_t) data = NULL;
     int rc = nc_worker_execute(w, cmd, &data, &err);
-    nc_log_debug("%s %s (op %s, delivery %d): %.1f ms", nc_json_str(cmd, "kind"), vm_id, op,
-                 msg->attempts, (double)(nc_mono_us() - t0) / 1000.0);
-    if (rc < 0) {
-        if (msg->attempts < NC_BUS_MAX_ATTEMPTS) {
-            nc_log_warn("%s of %s will be retried: %s", nc_json_str(cmd, "kind"), vm_id,
-                        err->message);
-            nc_bus_retry(w->bus, msg, 1000 << MIN(msg->attempts, 5), NULL);
-            return;
-        }
+    nc_log_debug("%s %s (op %s, delivery %d): %.1f ms", nc_json_str(cmd, "kind"), vm_id,
+                 nc_json_str(cmd, "op"), msg->attempts,
+                 (double)(nc_mono_us() - t0) / 1000.0);
+    if (rc < 0 && msg->attempts < NC_BUS_MAX_ATTEMPTS) {
+        nc_log_warn("%s of %s will be retried: %s", nc_json_str(cmd, "kind"), vm_id,
+                    err->message);
+        if (job->batch)
+            nc_worker_batch_done(w, job->batch, NULL, true);
+        else
+            nc_worker_settle(w, msg, true);
+        return;
     }
     if (err)
         nc_log_info("%s of %s failed: %s", nc_json_str(cmd, "kind"), vm_id, err->message);
+    json_t *result = nc_worker_result(w, cmd, data, err);
+    if (job->batch) {
+        nc_worker_batch_done(w, job->batch, result, true);
+        return;
+    }
     nc_fault_point("worker-before-report");
     /* the acknowledgement waits until the result is safe with the bus: a
      * worker stopped before that leaves the command to come again */
-    if (nc_worker_report(w, cmd, data, err) < 0)
+    if (nc_worker_publish_full(w, result, true) < 0)
         return;
-    nc_fault_point("worker-before-ack");
-    g_autoptr(GError) ack_err = NULL;
-    if (nc_bus_ack(w->bus, msg, &ack_err) < 0)
-        nc_log_warn("cannot acknowledge a command: %s", ack_err->message);
+    nc_worker_settle(w, msg, false);
+}
+
+/* Frees @job; a job that never ran leaves its message unsettled, so the
+ * broker gives it again to the next consumer. */
+static void
+nc_worker_job_free(NcWorker *w, NcWorkerJob *job, bool ran)
+{
+    if (!ran) {
+        if (job->batch)
+            nc_worker_batch_done(w, job->batch, NULL, false);
+        else
+            nc_message_free(job->msg);
+    } else if (!job->batch) {
+        nc_message_free(job->msg);
+    }
+    json_decref(job->cmd);
+    g_free(job);
 }
 
 static gpointer
@@ -348,25 +452,77 @@ nc_worker_lane(gpointer data)
     GAsyncQueue *q = data;
     NcWorker *w = g_async_queue_pop(q);   /* the first item is the worker */
     for (;;) {
-        NcMessage *msg = g_async_queue_pop(q);
-        if (msg == &nc_worker_stop_msg)
+        NcWorkerJob *job = g_async_queue_pop(q);
+        if (job == &nc_worker_stop_job)
             break;
-        nc_worker_handle(w, msg);
-        nc_message_free(msg);
+        nc_worker_handle(w, job);
+        nc_worker_job_free(w, job, true);
     }
     return NULL;
 }
 
+/* One lane per VM (or per volume without a VM): its commands in order. */
 static guint
-nc_worker_lane_of(NcWorker *w, const char *body)
+nc_worker_lane_of(NcWorker *w, json_t *cmd)
 {
-    json_error_t jerr;
-    g_autoptr(json_t) cmd = json_loads(body, 0, &jerr);
-    /* one lane per VM (or per volume without a VM): its commands in order */
     const char *key = nc_json_str(json_object_get(cmd, "vm"), "id");
     if (!key)
         key = nc_json_str(json_object_get(cmd, "volume"), "id");
     return key ? g_str_hash(key) % (guint)w->nlanes : 0;
+}
+
+static void
+nc_worker_push(NcWorker *w, json_t *cmd, NcMessage *msg, NcWorkerBatch *batch)
+{
+    NcWorkerJob *job = g_new0(NcWorkerJob, 1);
+    job->cmd = cmd;
+    job->msg = msg;
+    job->batch = batch;
+    g_async_queue_push(w->queues[nc_worker_lane_of(w, cmd)], job);
+}
+
+/* Hands the commands of one message to their lanes. */
+static void
+nc_worker_dispatch_one(NcWorker *w, NcMessage *msg)
+{
+    json_error_t jerr;
+    json_t *cmd = json_loads(msg->body, 0, &jerr);
+    json_t *cmds = json_object_get(cmd, "commands");
+    bool is_batch = g_strcmp0(nc_json_str(cmd, "kind"), "batch") == 0;
+    size_t i;
+    json_t *one;
+
+    if (!json_is_object(cmd) || (is_batch && (!json_is_array(cmds) ||
+                                              json_array_size(cmds) == 0))) {
+        nc_log_warn("dropping a command that is not JSON: %s",
+                    json_is_object(cmd) ? "a batch without commands" : jerr.text);
+        json_decref(cmd);
+        nc_bus_ack(w->bus, msg, NULL);
+        nc_message_free(msg);
+        return;
+    }
+    if (!is_batch) {
+        nc_worker_push(w, cmd, msg, NULL);
+        return;
+    }
+    NcWorkerBatch *b = g_new0(NcWorkerBatch, 1);
+    b->msg = msg;
+    g_mutex_init(&b->lock);
+    b->pending = (int)json_array_size(cmds);
+    b->results = json_array();
+    json_t *started = json_array();
+    json_array_foreach(cmds, i, one) {
+        json_t *rep = json_is_object(one) ? nc_worker_started(w, one) : NULL;
+        if (rep)
+            json_array_append_new(started, rep);
+    }
+    if (json_array_size(started) > 0)
+        nc_worker_publish(w, json_pack("{s:s, s:o}", "type", "batch", "reports", started));
+    else
+        json_decref(started);
+    json_array_foreach(cmds, i, one)
+        nc_worker_push(w, json_is_object(one) ? json_incref(one) : json_object(), NULL, b);
+    json_decref(cmd);
 }
 
 static gpointer
@@ -384,7 +540,7 @@ nc_worker_dispatch(gpointer data)
         }
         if (rc == 0)
             continue;
-        g_async_queue_push(w->queues[nc_worker_lane_of(w, msg->body)], msg);
+        nc_worker_dispatch_one(w, msg);
     }
     return NULL;
 }
@@ -439,8 +595,16 @@ nc_worker_send_heartbeat(NcWorker *w)
     if (w->domains_file) {
         g_autofree char *text = nc_json_dumps(list);
         g_autoptr(GError) ferr = NULL;
-        if (nc_fs_write_atomic(w->domains_file, text, strlen(text), 0644, &ferr) < 0)
+        /* written (and synced) only when it changed: a thousand simulated
+         * hosts would otherwise sync 200 files a second */
+        if (g_strcmp0(text, w->domains_text) == 0)
+            ;
+        else if (nc_fs_write_atomic(w->domains_file, text, strlen(text), 0644, &ferr) < 0)
             nc_log_warn("cannot write %s: %s", w->domains_file, ferr->message);
+        else {
+            g_free(w->domains_text);
+            w->domains_text = g_steal_pointer(&text);
+        }
     }
     nc_worker_publish(w, json_pack("{s:s, s:o, s:o, s:I}", "type", "heartbeat", "host", host,
                                    "domains", list, "time", (json_int_t)nc_now_ms()));
@@ -477,6 +641,13 @@ nc_worker_start(const NcWorkerConfig *cfg, NcBus *bus, NcHv *hv, GError **err)
     g_mutex_init(&w->hb_lock);
     g_cond_init(&w->hb_cond);
     w->ports = nc_portfwd_new(cfg->port_bind_addr, nc_worker_resolve_vm, w);
+    g_mutex_init(&w->told_lock);
+    w->told = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    w->reporter = cfg->reporter;
+    if (!w->reporter) {
+        w->reporter = nc_reporter_new(bus);
+        w->own_reporter = true;
+    }
 
     if (nc_bus_declare(bus, w->topic, true, err) < 0 ||
         nc_bus_declare(bus, NC_TOPIC_CENTRAL, false, err) < 0) {
@@ -504,6 +675,8 @@ nc_worker_request_stop(NcWorker *w)
     if (!w)
         return;
     g_atomic_int_set(&w->stopping, 1);
+    if (w->own_reporter)
+        nc_reporter_stop(w->reporter);
     g_mutex_lock(&w->hb_lock);
     g_cond_broadcast(&w->hb_cond);
     g_mutex_unlock(&w->hb_lock);
@@ -521,24 +694,29 @@ nc_worker_stop(NcWorker *w)
     if (w->heartbeat)
         g_thread_join(w->heartbeat);
     for (int i = 0; i < w->nlanes; i++) {
-        g_async_queue_push(w->queues[i], &nc_worker_stop_msg);
+        g_async_queue_push(w->queues[i], &nc_worker_stop_job);
         g_thread_join(w->lanes[i]);
         /* commands still queued were not acknowledged: they come back */
-        NcMessage *left;
+        NcWorkerJob *left;
         while ((left = g_async_queue_try_pop(w->queues[i])))
-            nc_message_free(left);
+            nc_worker_job_free(w, left, false);
         g_async_queue_unref(w->queues[i]);
     }
     g_free(w->lanes);
     g_free(w->queues);
     nc_portfwd_free(w->ports);
     nc_hv_close(w->hv);
+    if (w->own_reporter)
+        nc_reporter_free(w->reporter);
     g_mutex_clear(&w->hb_lock);
     g_cond_clear(&w->hb_cond);
     g_free(w->host_id);
     g_free(w->host_name);
     g_free(w->topic);
     g_free(w->domains_file);
+    g_free(w->domains_text);
+    g_hash_table_unref(w->told);
+    g_mutex_clear(&w->told_lock);
     g_free(w);
 }
 

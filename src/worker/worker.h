@@ -6,7 +6,9 @@
  * parallel.  A command is acknowledged only after its result is published,
  * so a crash at any point means redelivery, and every handler is idempotent.
  *
- * Messages it sends (JSON on NC_TOPIC_CENTRAL):
+ * Messages it sends (JSON on NC_TOPIC_CENTRAL; several of them, from all
+ * the workers of a process, may travel as one {"type": "batch", "reports":
+ * [...]}, see reporter.h):
  *   {"type": "heartbeat", "host": {...}, "domains": [...], "time": ms}
  *   {"type": "op.started", "op": id, "vm": id, "host": id}
  *   {"type": "op.result", "op": id, "vm": id, "kind": k, "ok": bool,
@@ -17,11 +19,15 @@
  *   {"op": id|null, "kind": "vm.create"|"vm.define"|"vm.start"|"vm.stop"|
  *    "vm.force-stop"|"vm.reboot"|"vm.delete"|"vm.resize", "vm": spec, "image": image,
  *    "args": {...}}
+ *   {"kind": "batch", "commands": [command, ...]}: several at once, as the
+ *    central node's relay sends what waits for one host; acknowledged once
+ *    all are done, their results reported in one batch
  */
 #pragma once
 
 #include "bus/bus.h"
 #include "hv/hv.h"
+#include "worker/reporter.h"
 
 typedef struct NcWorker NcWorker;
 
@@ -35,6 +41,9 @@ typedef struct {
      * in-process libvirt state from outside */
     const char *domains_file;
     const char *port_bind_addr;  /* where port forwards listen; NULL: 0.0.0.0 */
+    /* shared by the workers of one process (not owned; stop it before
+     * stopping them); NULL: the worker has its own */
+    NcReporter *reporter;
 } NcWorkerConfig;
 
 /**

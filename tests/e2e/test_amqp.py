@@ -446,6 +446,31 @@ def test_kill9_sim_worker_mid_creates(sim):
     delete_all(sim, ids)
 
 
+def test_count_makes_many_all_or_none(sim):
+    """"count": N makes N VMs in one request, named NAME-1..NAME-N.  The
+    relay sends each host its commands as one batch message and the
+    worker reports their results in one: every VM runs once.  A request
+    that does not fit as a whole makes none."""
+    status, body = sim.request("POST", "/v1/vms", {"name": "lot", "image": "test", "count": 5000,
+                                                   **SIM_VM})
+    assert status == 400 and "count" in body["error"]["message"]
+    status, body = sim.request("POST", "/v1/vms", {"name": "lot", "image": "test", "count": 1000,
+                                                   **SIM_VM})
+    # 14 hosts of 64 VMs: 1,000 do not fit, and none is made
+    assert status == 422 and "no host can take" in body["error"]["message"], body
+    assert not [v for v in sim.get("/v1/vms")["vms"] if v["name"].startswith("lot-")]
+    status, body = sim.request("POST", "/v1/vms", {"name": "lot", "image": "test", "count": 150,
+                                                   **SIM_VM})
+    assert status == 202, body
+    ops = body["operations"]
+    assert {op["target"]["name"] for op in ops} == {f"lot-{i}" for i in range(1, 151)}
+    ids = [op["target"]["id"] for op in ops]
+    wait_for("150 VMs running", lambda: vms_running(sim, ids), timeout=120)
+    wait_sim_exactly_once(sim.workers, ids)
+    assert ops_all_succeeded(sim, ids)
+    delete_all(sim, ids)
+
+
 def test_rabbitmq_restart_with_creates_in_flight(sim):
     """Stop and start the broker while creates flow: nothing is lost (every
     VM runs), nothing is doubled (one domain per VM)."""

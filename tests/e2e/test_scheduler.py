@@ -86,6 +86,53 @@ def test_anti_affinity_and_placement_explained(sim_cloud):
     assert status == 422 and "anti-affinity" in body["error"]["message"]
 
 
+def test_count_that_does_not_fit_leaves_the_room(sim_cloud):
+    """A "count" request that fails half-way has claimed room for the VMs it
+    placed first; the store rolls back and the scheduler's view must follow,
+    or the next request finds the hosts full."""
+    for v in sim_cloud.get("/v1/vms")["vms"]:
+        sim_cloud.delete_vm(v["id"], wait=False)
+    wait_for("an empty cloud", lambda: sim_cloud.get("/v1/vms")["vms"] == [], 60)
+    status, body = create(sim_cloud, "lot", count=HOSTS * 8 + 1)
+    assert status == 422, body
+    assert sim_cloud.get("/v1/vms")["vms"] == []
+    status, body = create(sim_cloud, "lot", count=HOSTS * 2)
+    assert status == 202, body
+    per_host = [len(h["vms"]) for h in sim_cloud.get("/v1/hosts")["hosts"]]
+    assert per_host == [2] * HOSTS, per_host   # spread, as on an empty cloud
+    for op in body["operations"]:
+        sim_cloud.delete_vm(op["target"]["id"], wait=False)
+    wait_for("an empty cloud", lambda: sim_cloud.get("/v1/vms")["vms"] == [], 60)
+
+
+def test_count_respects_the_project_quota():
+    """--max-vms-per-project: a request of "count": N that would pass it is
+    refused whole (403, with what is left); one that fits is made."""
+    c = Cloud("sched-quota", command="serve").start(extra=("--max-vms-per-project", "5"))
+    w = SimWorker(c, 1).start()
+    try:
+        wait_for("the simulated host", lambda: len(c.get("/v1/hosts")["hosts"]) == 1, timeout=60)
+        status, body = create(c, "q", count=6)
+        assert status == 403 and "may have 5" in body["error"]["message"], body
+        assert c.get("/v1/vms")["vms"] == []
+        for bad in (0, -1, 1001, "3", True):
+            status, body = create(c, "q", count=bad)
+            assert status == 400 and "count" in body["error"]["message"], (bad, body)
+        status, body = create(c, "q", count=4)
+        assert status == 202 and len(body["operations"]) == 4
+        status, body = create(c, "one")
+        assert status == 202 and "operations" not in body and body["kind"] == "vm.create"
+        status, body = create(c, "six")
+        assert status == 403
+        wait_for("5 VMs running", lambda: [v["state"] for v in c.get("/v1/vms")["vms"]] ==
+                 ["running"] * 5, timeout=60)
+        r = c.cli("vm", "create", "cli", "--image", "test", "--count", "2", check=False)
+        assert r.returncode != 0 and "may have 5" in r.stderr, r.stderr
+    finally:
+        w.stop()
+        c.destroy()
+
+
 def test_silent_host_goes_down_and_comes_back(sim_cloud):
     wait_for("VMs running", lambda: all(
         v["state"] == "running" for v in sim_cloud.get("/v1/vms")["vms"]), 60)

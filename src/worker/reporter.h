@@ -1,0 +1,47 @@
+/* reporter.h: what workers tell the central node, sent in shared batches.
+ *
+ * Every report of a worker (results, heartbeats, domain state changes)
+ * goes to the central topic.  A process that runs many workers (simulated
+ * hosts) shares one reporter: reports handed to it while a send is in
+ * flight leave together in the next one, as one message
+ *   {"type": "batch", "reports": [report, ...]}
+ * so the broker carries one message, not one per report (group commit).
+ * A lone report goes as itself.
+ */
+#pragma once
+
+#include "bus/bus.h"
+
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+/* reports sent in one message, at most, and its size (the bus takes 1 MiB;
+ * a report bigger than this alone goes alone) */
+#define NC_REPORTER_MAX_BATCH 512
+#define NC_REPORTER_MAX_BYTES (512 * 1024)
+
+typedef struct NcReporter NcReporter;
+
+/* Returns: (transfer full): a reporter sending on @bus (not owned). */
+NcReporter *nc_reporter_new(NcBus *bus);
+
+/* Makes sends give up instead of retrying (the process is stopping). */
+void nc_reporter_stop(NcReporter *r);
+
+void nc_reporter_free(NcReporter *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcReporter, nc_reporter_free)
+
+/**
+ * nc_reporter_send:
+ * @r: the reporter
+ * @report: (transfer full): a JSON object with a "type"
+ * @must: a command's result, whose acknowledgement waits for it: tried
+ *        until the bus holds it (backoff up to 5 s) or the reporter stops.
+ *        Otherwise (state, heartbeat: the next heartbeat recovers it)
+ *        tried for about 5 s.
+ *
+ * Returns once the bus holds the report: 0, or -1 when it could not go
+ * (a message over the bus's size limit is not tried again).
+ */
+int nc_reporter_send(NcReporter *r, json_t *report, bool must);
