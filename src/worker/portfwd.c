@@ -11,7 +11,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NC_PORTFWD_CONNECT_MS 5000
+/* A guest under TCG on a loaded host (a Nested Cloud VM serving its API
+ * at load 100) can take longer than 5 s to answer a SYN; the relay then
+ * closed the client's connection, which the client saw as a reset.  A
+ * refused connection still fails at once. */
+#define NC_PORTFWD_CONNECT_MS 30000
 #define NC_PORTFWD_BUF 16384
 
 typedef struct {
