@@ -1,8 +1,10 @@
 /* cmd_purge.c: `nestcloud purge`: remove a cloud's domains and files.
  *
  * For uninstalling and for test teardown: every libvirt domain marked with
- * the cloud's id is destroyed and undefined, and with --remove-state the
- * state directory goes too.  The daemon must not be running.
+ * the cloud's id is destroyed and undefined, so are the cloud's two storage
+ * pools (hv_storage.c) when they still point at its directories, and with
+ * --remove-state the state directory goes too.  The daemon must not be
+ * running.
  */
 #include "cmd.h"
 #include "daemon.h"
@@ -18,6 +20,29 @@
 static void
 nc_purge_silent(void *opaque, virErrorPtr e)
 {
+}
+
+/* Stops and undefines pool nc-CLOUD8-@what if its target is @dir (another
+ * cloud may share the 8-character prefix; its pool points elsewhere).
+ * Returns whether it did. */
+static bool
+nc_purge_pool(virConnectPtr conn, const char *cloud, const char *what, const char *dir)
+{
+    g_autofree char *name = g_strdup_printf("nc-%.8s-%s", cloud, what);
+    virStoragePoolPtr pool = virStoragePoolLookupByName(conn, name);
+    if (!pool)
+        return false;
+    g_autofree char *xml = virStoragePoolGetXMLDesc(pool, 0);
+    g_autofree char *escaped = g_markup_escape_text(dir, -1);
+    g_autofree char *path = g_strdup_printf("<path>%s</path>", escaped);
+    bool ours = xml && strstr(xml, path);
+    if (ours) {
+        if (virStoragePoolIsActive(pool) == 1)
+            virStoragePoolDestroy(pool);
+        virStoragePoolUndefine(pool);
+    }
+    virStoragePoolFree(pool);
+    return ours;
 }
 
 int
@@ -48,7 +73,7 @@ nc_cmd_purge(int argc, char **argv)
         }
         cloud = nc_store_meta_get(st, "cloud_id", NULL);
     }
-    int removed = 0;
+    int removed = 0, pools = 0;
     if (cloud) {
         virSetErrorFunc(NULL, nc_purge_silent);
         virConnectPtr conn = virConnectOpen(o.libvirt_uri);
@@ -75,10 +100,12 @@ nc_cmd_purge(int argc, char **argv)
             virDomainFree(doms[i]);
         }
         free(doms);
+        pools += nc_purge_pool(conn, cloud, "images", o.image_dir);
+        pools += nc_purge_pool(conn, cloud, "volumes", o.volume_dir);
         virConnectClose(conn);
     }
-    printf("removed %d domain%s of cloud %s\n", removed, removed == 1 ? "" : "s",
-           cloud ? cloud : "(none)");
+    printf("removed %d domain%s and %d storage pool%s of cloud %s\n", removed,
+           removed == 1 ? "" : "s", pools, pools == 1 ? "" : "s", cloud ? cloud : "(none)");
     if (remove_state) {
         const char *argv_rm[] = { "rm", "-rf", "--one-file-system", o.state_dir, NULL };
         g_autoptr(GError) rm_err = NULL;

@@ -1,8 +1,9 @@
 """VM lifecycle on real QEMU: create, console, address, stop, start, reboot,
 force-stop, delete, each checked in libvirt and inside the guest."""
 import os
+import subprocess
 
-from conftest import virsh, wait_for
+from conftest import NESTCLOUD, Cloud, virsh, wait_for
 
 
 def test_status_reports_accelerator(cloud):
@@ -143,3 +144,23 @@ def test_create_without_start(cloud):
     cloud.action("dormant", "start")
     cloud.wait_console("dormant", "NC-BOOT")
     cloud.delete_vm("dormant")
+
+
+def test_purge_leaves_no_domain_and_no_pool():
+    """`nestcloud purge` (uninstall, test teardown) removes the cloud's
+    domains and its two storage pools, not only the domains."""
+    c = Cloud("purge").start()
+    try:
+        c.create_vm("gone", memory_mib=128)
+        vm_id = c.vm("gone")["id"]
+        short = c.cloud_id()[:8]
+        pools = {f"nc-{short}-images", f"nc-{short}-volumes"}
+        assert pools <= set(virsh("pool-list", "--all", "--name").split())
+        c.stop()
+        r = subprocess.run([NESTCLOUD, "purge", "--state-dir", c.state], capture_output=True,
+                           text=True)
+        assert r.returncode == 0 and "1 domain and 2 storage pools" in r.stdout, r.stdout
+        assert vm_id not in virsh("list", "--all", "--uuid")
+        assert not pools & set(virsh("pool-list", "--all", "--name").split())
+    finally:
+        c.destroy()
