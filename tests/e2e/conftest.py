@@ -26,6 +26,15 @@ STATE_ROOT = os.environ.get("NESTCLOUD_TEST_ROOT", "/var/tmp/nestcloud-tests")
 LIBVIRT = "qemu:///system"
 
 
+def listening(port):
+    """Whether something accepts connections on 127.0.0.1:PORT."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

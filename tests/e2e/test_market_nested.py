@@ -19,14 +19,13 @@ for, not its boot (that takes 10+ minutes on this machine).
 import json
 import os
 import shutil
-import socket
 import time
 import urllib.request
 import uuid
 
 import pytest
 
-from conftest import Cloud, free_port, virsh, wait_for
+from conftest import Cloud, free_port, listening, virsh, wait_for
 from test_market_helpers import IBAN, IBAN2, Market, MarketUser
 
 pytestmark = pytest.mark.slow
@@ -60,14 +59,6 @@ class Seen(MarketUser):
 
     def saw(self, secret):
         return any(secret in text for text in self.seen)
-
-
-def listening(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def health(url):

@@ -9,14 +9,13 @@ live through L0 and sees its own capacity grow.  Nothing is left on L0.
 import os
 import re
 import shutil
-import socket
 import time
 import urllib.request
 import uuid
 
 import pytest
 
-from conftest import Cloud, free_port, virsh, wait_for
+from conftest import Cloud, free_port, listening, virsh, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -50,14 +49,6 @@ def try_http(port, path):
         return http_get(port, path)
     except OSError:
         return None
-
-
-def listening(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-    except OSError:
-        return False
 
 
 def gateway_of(l0):
