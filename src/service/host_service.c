@@ -136,7 +136,9 @@ nc_host_addresses(const NcVmSpec *spec, json_t *by_mac)
 }
 
 /* Whether domain @d, as a heartbeat reports it, leaves its VM as the store
- * has it: the cases below that change nothing, told from the brief. */
+ * has it: the cases below that change nothing, told from the brief.  Keep
+ * it in step with the comparison in nc__host_apply_heartbeat: a case this
+ * calls settled is never looked at there. */
 static bool
 nc_host_domain_settled(const NcVmBrief *b, json_t *d, int64_t hb_time)
 {
