@@ -288,6 +288,8 @@ nc_daemon_start_worker(NcDaemonOptions *o, NcBus *bus, NcReporter *reporter, con
         .heartbeat_ms = o->heartbeat_ms,
         .port_bind_addr = g_getenv("NESTCLOUD_PORT_BIND"),
         .reporter = reporter,
+        /* the simulated hosts of a process beat together (worker.h) */
+        .pulsed = o->sim_hosts > 0,
     };
     if (drv != &nc_hv_sim_driver) {
         const char *net = nc_hv_network(hv);
@@ -495,6 +497,9 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
         }
     }
 
+    NcWorkerPulse *pulse = o->sim_hosts > 0 && workers->len > 0
+                               ? nc_worker_pulse_start(workers, reporter, o->heartbeat_ms)
+                               : NULL;
     g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGINT, nc_daemon_on_signal, loop);
     g_unix_signal_add(SIGTERM, nc_daemon_on_signal, loop);
@@ -503,6 +508,7 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
     nc_log_info("stopping");
     nc_cmd_market_embedded_stop(market);
     nc_api_stop(api);
+    nc_worker_pulse_stop(pulse);
     nc_reporter_stop(reporter);
     for (guint i = 0; i < workers->len; i++)
         nc_worker_request_stop(g_ptr_array_index(workers, i));

@@ -149,17 +149,15 @@ nc_vm_excluded_hosts(NcCentral *c, const NcVm *vm, const NcImage *img, GError **
     return ex;
 }
 
-/* Filter, weigh, claim: the index proposes the policy's best host, the
- * store's conditional update claims it; a host whose claim fails (a racing
- * request, a stale view) is refreshed and passed over. */
+/* Filter, weigh, claim: the index proposes the policy's best host that is
+ * not in @ex, the store's conditional update claims it; a host whose claim
+ * fails (a racing request, a stale view) is refreshed, added to @ex and
+ * passed over. */
 static int
-nc_vm_place(NcCentral *c, NcVm *vm, const NcImage *img, GError **err)
+nc_vm_place(NcCentral *c, NcVm *vm, GHashTable *ex, GError **err)
 {
     const NcVmSpec *s = vm->spec;
     NcSchedRequest req = { s->vcpus, s->memory_mib, s->disk_gib };
-    g_autoptr(GHashTable) ex = nc_vm_excluded_hosts(c, vm, img, err);
-    if (!ex)
-        return -1;
     guint filtered = g_hash_table_size(ex);
     nc__central_sync_hosts(c);
     for (int attempt = 0; attempt < 16; attempt++) {
@@ -274,10 +272,14 @@ nc_vm_quota_check(NcCentral *c, const char *project, int64_t adding, GError **er
     return 0;
 }
 
-/* nc__vm_create without the quota check: the caller made it. */
+/* nc__vm_create without the quota check: the caller made it.
+ * @excluded: NULL, or where the VMs of one request share the hosts they may
+ * not take (NULL at first: this VM fills it in).  They have the same
+ * image, shape and group, so the set is computed once, not once per VM,
+ * and grows with the hosts found full and, for a group, the hosts taken. */
 static json_t *
 nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced_host,
-                 GError **err)
+                 GHashTable **excluded, GError **err)
 {
     g_autoptr(NcVmSpec) spec = spec_in;
     if (spec->snapshot) {
@@ -325,8 +327,23 @@ nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced
         vm->host_name = g_strdup(h->name);
         vm->placement = g_strdup_printf("host '%s' (%s), where the reservation held its room",
                                         h->name, h->accel);
-    } else if (nc_vm_place(c, vm, img, err) < 0) {
-        return NULL;
+    } else {
+        g_autoptr(GHashTable) own = NULL;
+        GHashTable *ex = excluded ? *excluded : NULL;
+        if (!ex) {
+            ex = nc_vm_excluded_hosts(c, vm, img, err);
+            if (!ex)
+                return NULL;
+            if (excluded)
+                *excluded = ex;
+            else
+                own = ex;
+        }
+        if (nc_vm_place(c, vm, ex, err) < 0)
+            return NULL;
+        /* anti-affinity between the VMs of one request too */
+        if (vm->spec->group)
+            g_hash_table_add(ex, g_strdup(vm->host));
     }
     g_autoptr(NcOperation) op = nc__op_new(vm->spec->project, "vm.create", "vm", vm->spec->id,
                                            vm->spec->name, vm->host);
@@ -347,7 +364,7 @@ nc__vm_create(NcCentral *c, NcVmSpec *spec, bool start, const char *forced_host,
         nc_vm_spec_free(spec);
         return NULL;
     }
-    return nc_vm_create_one(c, spec, start, forced_host, err);
+    return nc_vm_create_one(c, spec, start, forced_host, NULL, err);
 }
 
 /* The specs of a create request: one, or with "count": N, N alike, named
@@ -396,8 +413,10 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
         return NULL;
     g_autoptr(json_t) ops = json_array();
     bool ok = nc_vm_quota_check(c, caller->project, count, err) == 0;
+    g_autoptr(GHashTable) excluded = NULL;
     while (ok && specs->len > 0) {
-        json_t *op = nc_vm_create_one(c, g_ptr_array_steal_index(specs, 0), start, NULL, err);
+        json_t *op = nc_vm_create_one(c, g_ptr_array_steal_index(specs, 0), start, NULL,
+                                      &excluded, err);
         ok = op != NULL;
         if (op)
             json_array_append_new(ops, op);

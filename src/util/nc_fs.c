@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +83,8 @@ nc_fs_mkdir_p(const char *path, int mode, GError **err)
     return 0;
 }
 
-int
-nc_fs_write_atomic(const char *path, const char *data, size_t len, int mode,
+static int
+nc_fs_replace_file(const char *path, const char *data, size_t len, int mode, bool sync,
                    GError **err)
 {
     g_autofree char *tmp = g_strdup_printf("%s.tmp.%d", path, (int)getpid());
@@ -106,13 +107,27 @@ nc_fs_write_atomic(const char *path, const char *data, size_t len, int mode,
         }
         done += (size_t)n;
     }
-    if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+    if ((sync && fsync(fd) < 0) || close(fd) < 0 || rename(tmp, path) < 0) {
         int e = errno;
         unlink(tmp);
         nc_error_set(err, NC_ERR_INTERNAL, "cannot write %s: %s", path, g_strerror(e));
         return -1;
     }
     return 0;
+}
+
+int
+nc_fs_write_atomic(const char *path, const char *data, size_t len, int mode,
+                   GError **err)
+{
+    return nc_fs_replace_file(path, data, len, mode, true, err);
+}
+
+int
+nc_fs_write_mirror(const char *path, const char *data, size_t len, int mode,
+                   GError **err)
+{
+    return nc_fs_replace_file(path, data, len, mode, false, err);
 }
 
 int

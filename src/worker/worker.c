@@ -561,21 +561,23 @@ nc_worker_host_json(NcWorker *w, GError **err)
                      "images", nc_hv_image_files(w->hv));
 }
 
-static void
-nc_worker_send_heartbeat(NcWorker *w)
+/* The host's heartbeat: its capacity and the real state of every domain.
+ * Returns: (transfer full): the report, or NULL (logged). */
+static json_t *
+nc_worker_heartbeat_json(NcWorker *w)
 {
     g_autoptr(GError) err = NULL;
     const NcHvDriver *d = nc_hv_driver(w->hv);
     json_t *host = nc_worker_host_json(w, &err);
     if (!host) {
         nc_log_warn("cannot read the host's state: %s", err->message);
-        return;
+        return NULL;
     }
     g_autoptr(GPtrArray) doms = d->vm_list(w->hv, &err);
     if (!doms) {
         json_decref(host);
         nc_log_warn("cannot list domains: %s", err->message);
-        return;
+        return NULL;
     }
     json_t *list = json_array();
     g_autoptr(GArray) ports = nc_portfwd_ports(w->ports);
@@ -599,15 +601,23 @@ nc_worker_send_heartbeat(NcWorker *w)
          * hosts would otherwise sync 200 files a second */
         if (g_strcmp0(text, w->domains_text) == 0)
             ;
-        else if (nc_fs_write_atomic(w->domains_file, text, strlen(text), 0644, &ferr) < 0)
+        else if (nc_fs_write_mirror(w->domains_file, text, strlen(text), 0644, &ferr) < 0)
             nc_log_warn("cannot write %s: %s", w->domains_file, ferr->message);
         else {
             g_free(w->domains_text);
             w->domains_text = g_steal_pointer(&text);
         }
     }
-    nc_worker_publish(w, json_pack("{s:s, s:o, s:o, s:I}", "type", "heartbeat", "host", host,
-                                   "domains", list, "time", (json_int_t)nc_now_ms()));
+    return json_pack("{s:s, s:o, s:o, s:I}", "type", "heartbeat", "host", host,
+                     "domains", list, "time", (json_int_t)nc_now_ms());
+}
+
+static void
+nc_worker_send_heartbeat(NcWorker *w)
+{
+    json_t *hb = nc_worker_heartbeat_json(w);
+    if (hb)
+        nc_worker_publish(w, hb);
 }
 
 static gpointer
@@ -665,7 +675,8 @@ nc_worker_start(const NcWorkerConfig *cfg, NcBus *bus, NcHv *hv, GError **err)
         w->lanes[i] = g_thread_new("nc-lane", nc_worker_lane, w->queues[i]);
     }
     w->dispatcher = g_thread_new("nc-dispatch", nc_worker_dispatch, w);
-    w->heartbeat = g_thread_new("nc-heartbeat", nc_worker_heartbeat, w);
+    if (!cfg->pulsed)
+        w->heartbeat = g_thread_new("nc-heartbeat", nc_worker_heartbeat, w);
     return w;
 }
 
@@ -724,4 +735,97 @@ NcHv *
 nc_worker_hv(NcWorker *w)
 {
     return w->hv;
+}
+
+/* ---- one pulse for the workers of a process ---- */
+
+struct NcWorkerPulse {
+    GPtrArray *workers;     /* NcWorker, not owned */
+    NcReporter *reporter;
+    int interval_ms;
+    GThread *thread;
+    GMutex lock;
+    GCond cond;
+    bool stopping;
+};
+
+/* Sends the heartbeats of all the pulse's workers, as few messages of at
+ * most half the reporter's size cap (a heartbeat bigger than that goes
+ * alone). */
+static void
+nc_worker_pulse_beat(NcWorkerPulse *p)
+{
+    g_autoptr(json_t) reports = json_array();
+    size_t size = 0;
+    for (guint i = 0; i <= p->workers->len; i++) {
+        json_t *hb = NULL;
+        size_t len = 0;
+        if (i < p->workers->len) {
+            NcWorker *w = g_ptr_array_index(p->workers, i);
+            if (g_atomic_int_get(&w->stopping) || !(hb = nc_worker_heartbeat_json(w)))
+                continue;
+            len = json_dumpb(hb, NULL, 0, JSON_COMPACT);
+        }
+        /* the last heartbeat, or one that would pass the cap: send what waits */
+        if (json_array_size(reports) > 0 &&
+            (!hb || size + len > NC_REPORTER_MAX_BYTES / 2 ||
+             json_array_size(reports) >= NC_REPORTER_MAX_BATCH)) {
+            json_t *batch = json_pack("{s:s, s:O}", "type", "batch", "reports", reports);
+            nc_reporter_send(p->reporter, batch, false);
+            json_array_clear(reports);
+            size = 0;
+        }
+        if (hb) {
+            json_array_append_new(reports, hb);
+            size += len;
+        }
+    }
+}
+
+static gpointer
+nc_worker_pulse_run(gpointer data)
+{
+    NcWorkerPulse *p = data;
+    g_mutex_lock(&p->lock);
+    while (!p->stopping) {
+        int64_t until = g_get_monotonic_time() + (int64_t)p->interval_ms * 1000;
+        while (!p->stopping && g_cond_wait_until(&p->cond, &p->lock, until))
+            ;
+        if (p->stopping)
+            break;
+        g_mutex_unlock(&p->lock);
+        nc_worker_pulse_beat(p);
+        g_mutex_lock(&p->lock);
+    }
+    g_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+NcWorkerPulse *
+nc_worker_pulse_start(GPtrArray *workers, NcReporter *reporter, int interval_ms)
+{
+    NcWorkerPulse *p = g_new0(NcWorkerPulse, 1);
+    p->workers = g_ptr_array_ref(workers);
+    p->reporter = reporter;
+    p->interval_ms = interval_ms > 0 ? interval_ms : 5000;
+    g_mutex_init(&p->lock);
+    g_cond_init(&p->cond);
+    p->thread = g_thread_new("nc-pulse", nc_worker_pulse_run, p);
+    return p;
+}
+
+void
+nc_worker_pulse_stop(NcWorkerPulse *p)
+{
+    if (!p)
+        return;
+    g_mutex_lock(&p->lock);
+    p->stopping = true;
+    g_cond_broadcast(&p->cond);
+    g_mutex_unlock(&p->lock);
+    g_thread_join(p->thread);
+    g_ptr_array_unref(p->workers);
+    g_mutex_clear(&p->lock);
+    g_cond_clear(&p->cond);
+    g_free(p);
 }

@@ -44,6 +44,9 @@ typedef struct {
     /* shared by the workers of one process (not owned; stop it before
      * stopping them); NULL: the worker has its own */
     NcReporter *reporter;
+    /* its heartbeats come from the process's pulse (nc_worker_pulse_start),
+     * not from a thread of its own (it still sends one when it starts) */
+    bool pulsed;
 } NcWorkerConfig;
 
 /**
@@ -70,3 +73,16 @@ void nc_worker_stop(NcWorker *w);
 
 /* Returns: the worker's hypervisor (not transferred). */
 NcHv *nc_worker_hv(NcWorker *w);
+
+/* One heartbeat thread for the many workers of a process (simulated
+ * hosts): every interval it sends all their heartbeats together, in as
+ * few messages as the reporter's size cap allows.  A thousand hosts with
+ * threads of their own sent 200 lone messages a second, and the broker
+ * spent more CPU on them than on the commands.  A real host's worker,
+ * alone in its process, keeps its own thread. */
+typedef struct NcWorkerPulse NcWorkerPulse;
+
+/* @workers: NcWorker started with .pulsed (the array is referenced: stop
+ * the pulse before stopping them). */
+NcWorkerPulse *nc_worker_pulse_start(GPtrArray *workers, NcReporter *reporter, int interval_ms);
+void nc_worker_pulse_stop(NcWorkerPulse *p);

@@ -105,6 +105,22 @@ def test_count_that_does_not_fit_leaves_the_room(sim_cloud):
     wait_for("an empty cloud", lambda: sim_cloud.get("/v1/vms")["vms"] == [], 60)
 
 
+def test_count_keeps_anti_affinity_among_its_own_vms(sim_cloud):
+    """The VMs of one "count" request share the scheduler's excluded hosts;
+    each one placed in an anti-affinity group must still keep the next one
+    off its host."""
+    status, body = create(sim_cloud, "ring", count=HOSTS + 1, anti_affinity="ring")
+    assert status == 422 and "anti-affinity" in body["error"]["message"], body
+    assert sim_cloud.get("/v1/vms")["vms"] == []
+    status, body = create(sim_cloud, "ring", count=HOSTS, anti_affinity="ring")
+    assert status == 202, body
+    hosts = [sim_cloud.get(f"/v1/vms/{op['target']['id']}")["host"] for op in body["operations"]]
+    assert len(set(hosts)) == HOSTS, hosts
+    for op in body["operations"]:
+        sim_cloud.delete_vm(op["target"]["id"], wait=False)
+    wait_for("an empty cloud", lambda: sim_cloud.get("/v1/vms")["vms"] == [], 60)
+
+
 def test_count_respects_the_project_quota():
     """--max-vms-per-project: a request of "count": N that would pass it is
     refused whole (403, with what is left); one that fits is made."""

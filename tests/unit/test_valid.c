@@ -64,6 +64,22 @@ test_uuid(void)
     g_assert_true(nc_uuid_is_valid("cf04171d-cd9b-4b82-a28f-67040d819ee2"));
 }
 
+/* Ids come from a pool of random bytes: across several refills of the
+ * pool, every id is a well-formed version 4 UUID and none repeats. */
+static void
+test_uuid_many(void)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (int i = 0; i < 2000; i++) {
+        char *u = nc_uuid_new();
+        g_assert_true(nc_uuid_is_valid(u));
+        g_assert_cmpint(u[14], ==, '4');
+        g_assert_nonnull(strchr("89ab", u[19]));
+        g_assert_true(g_hash_table_add(seen, u));
+    }
+    g_assert_cmpuint(g_hash_table_size(seen), ==, 2000);
+}
+
 static void
 test_text(void)
 {
@@ -92,6 +108,7 @@ main(int argc, char **argv)
     g_test_add_func("/valid/names", test_names);
     g_test_add_func("/valid/sizes", test_sizes);
     g_test_add_func("/valid/uuid", test_uuid);
+    g_test_add_func("/valid/uuid-many", test_uuid_many);
     g_test_add_func("/valid/text", test_text);
     g_test_add_func("/valid/ssh-keys", test_ssh_keys);
     return g_test_run();
