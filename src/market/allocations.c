@@ -533,6 +533,19 @@ nc_alloc_for_proxy(NcMarket *m, const NcMarketCaller *caller, const char *id, Nc
     return 0;
 }
 
+/* Loads the caller's allocation for a proxied call, as nc_alloc_for_proxy(),
+ * and makes the client of its backend.  A route that must refuse on its own
+ * grounds first (the offer's ports, a rescale) calls the two itself, so that
+ * its refusal is not hidden by a backend whose token does not unseal. */
+static NcClient *
+nc_alloc_proxy_client(NcMarket *m, const NcMarketCaller *caller, const char *id, NcAlloc *a,
+                      GError **err)
+{
+    if (nc_alloc_for_proxy(m, caller, id, a, err) < 0)
+        return NULL;
+    return nc_market_backend_client(m, a->backend, err);
+}
+
 /* Passes a backend's refusal to the consumer, without letting the market's
  * own credentials problems look like the consumer's. */
 static void
@@ -587,9 +600,7 @@ nc_market_allocation_action(NcMarket *m, const NcMarketCaller *caller, const cha
                      "force-stop");
         return NULL;
     }
-    if (nc_alloc_for_proxy(m, caller, id, &a, err) < 0)
-        return NULL;
-    g_autoptr(NcClient) cl = nc_market_backend_client(m, a.backend, err);
+    g_autoptr(NcClient) cl = nc_alloc_proxy_client(m, caller, id, &a, err);
     if (!cl)
         return NULL;
     g_autoptr(json_t) req = json_pack("{s:s}", "action", action);
@@ -720,9 +731,7 @@ nc_market_allocation_console(NcMarket *m, const NcMarketCaller *caller, const ch
                              GError **err)
 {
     g_auto(NcAlloc) a = { 0 };
-    if (nc_alloc_for_proxy(m, caller, id, &a, err) < 0)
-        return NULL;
-    g_autoptr(NcClient) cl = nc_market_backend_client(m, a.backend, err);
+    g_autoptr(NcClient) cl = nc_alloc_proxy_client(m, caller, id, &a, err);
     if (!cl)
         return NULL;
     g_autofree char *path = g_strconcat("/v1/vms/", a.remote_id, "/console?tail=65536", NULL);
@@ -904,9 +913,7 @@ nc_market_allocation_port_remove(NcMarket *m, const NcMarketCaller *caller, cons
                      "from 1024 to 65535");
         return NULL;
     }
-    if (nc_alloc_for_proxy(m, caller, id, &a, err) < 0)
-        return NULL;
-    g_autoptr(NcClient) cl = nc_market_backend_client(m, a.backend, err);
+    g_autoptr(NcClient) cl = nc_alloc_proxy_client(m, caller, id, &a, err);
     if (!cl)
         return NULL;
     g_autofree char *path = g_strdup_printf("/v1/vms/%s/ports/%" G_GUINT64_FORMAT, a.remote_id,

@@ -1,6 +1,7 @@
-/* test_http.c: the HTTP layer: listen addresses, path patterns, and a
- * small server on it answering over a real socket. */
+/* test_http.c: the HTTP layer: listen addresses, path patterns, a small
+ * server on it answering over a real socket, and its event streams. */
 #include "http/http_server.h"
+#include "http/http_sse.h"
 #include "util/nc_error.h"
 #include "util/nc_json.h"
 
@@ -105,9 +106,13 @@ test_too_large(NcHttpRequest *req, GError **err)
     nc_error_set(err, NC_ERR_TOO_LARGE, "over 16 bytes");
 }
 
+static enum MHD_Result test_events(NcHttpRequest *req);
+
 static enum MHD_Result
 test_finish(void *owner, NcHttpRequest *req)
 {
+    if (strcmp(req->path, "/events") == 0)
+        return test_events(req);
     g_autoptr(json_t) body = json_pack("{s:s, s:i}", "path", req->path, "len",
                                        (int)req->body->len);
     NcHttpHead head = { .status = 201, .location = "/somewhere", .set_cookie = "c=1" };
@@ -193,6 +198,119 @@ test_server_answers(void)
     g_assert_cmpint(g_atomic_int_get(&test_cleared), ==, 3);
 }
 
+/* ---- event streams ---- */
+
+static gint test_streams;
+static gint test_streams_freed;
+
+typedef struct {
+    int64_t after;
+    int fills;
+} TestStream;
+
+static bool
+test_stream_stopping(void *data)
+{
+    return false;
+}
+
+/* One event, then a quiet while, then the end. */
+static bool
+test_stream_fill(void *data, GString *out)
+{
+    TestStream *t = data;
+    switch (t->fills++) {
+    case 0:
+        nc_http_sse_append_event(out, t->after + 1, "tick", "{\"n\":1}");
+        return true;
+    case 1:
+        nc_http_sse_append_keepalive(out);
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void
+test_stream_free(void *data)
+{
+    g_free(data);
+    g_atomic_int_inc(&test_streams_freed);
+}
+
+static const NcHttpSseSource test_source = {
+    .greeting = ": test events\nretry: 2000\n\n",
+    .max_streams = 1,
+    .stopping = test_stream_stopping,
+    .fill = test_stream_fill,
+    .free = test_stream_free,
+};
+
+static enum MHD_Result
+test_events(NcHttpRequest *req)
+{
+    g_autoptr(GError) err = NULL;
+    int64_t after = 100;
+    if (nc_http_sse_resume(req, &after, &err) < 0)
+        return nc_http_send_error(req, err);
+    TestStream *t = g_new0(TestStream, 1);
+    t->after = after;
+    struct MHD_Response *r = nc_http_sse_open(&test_source, &test_streams, t, &err);
+    if (!r)
+        return nc_http_send_error(req, err);
+    enum MHD_Result ret = MHD_queue_response(req->conn, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void
+test_sse_stream(void)
+{
+    uint16_t port = 0;
+    g_autoptr(GError) err = NULL;
+    struct MHD_Daemon *mhd = nc_http_server_start(&test_server, "owner", "127.0.0.1:0", &port,
+                                                  NULL, &err);
+    g_assert_nonnull(mhd);
+
+    /* asked in HTTP/1.0: the stream is not chunked and ends with the connection */
+    g_autofree char *fresh = test_exchange(port, "GET /events HTTP/1.0\r\n\r\n");
+    g_assert_true(g_str_has_prefix(fresh, "HTTP/1.1 200"));
+    g_assert_nonnull(strstr(fresh, "\r\nContent-Type: text/event-stream\r\n"));
+    g_assert_nonnull(strstr(fresh, "\r\nCache-Control: no-store\r\n"));
+    g_assert_true(g_str_has_suffix(fresh, "\r\n\r\n: test events\nretry: 2000\n\n"
+                                          "id: 101\nevent: tick\ndata: {\"n\":1}\n\n"
+                                          ": keepalive\n\n"));
+
+    /* Last-Event-ID, as a browser sends it, wins over ?after= */
+    g_autofree char *resumed = test_exchange(port, "GET /events?after=5 HTTP/1.0\r\n"
+                                                   "Last-Event-ID: 41\r\n\r\n");
+    g_assert_nonnull(strstr(resumed, "\nid: 42\nevent: tick\n"));
+    g_autofree char *after = test_exchange(port, "GET /events?after=5 HTTP/1.0\r\n\r\n");
+    g_assert_nonnull(strstr(after, "\nid: 6\nevent: tick\n"));
+
+    const char *bad[] = { "-1", "x", "7x" };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *request = g_strdup_printf("GET /events?after=%s HTTP/1.0\r\n\r\n",
+                                                   bad[i]);
+        g_autofree char *refused = test_exchange(port, request);
+        g_assert_true(g_str_has_prefix(refused, "HTTP/1.1 400"));
+        g_assert_true(g_str_has_suffix(refused, "\"the event id to resume after must be a "
+                                                "non-negative integer\"}}\n"));
+    }
+    MHD_stop_daemon(mhd);
+    g_assert_cmpint(g_atomic_int_get(&test_streams), ==, 0);
+    g_assert_cmpint(g_atomic_int_get(&test_streams_freed), ==, 3);
+
+    /* past the limit: refused, and the stream's state freed at once */
+    g_atomic_int_set(&test_streams, test_source.max_streams);
+    g_assert_null(nc_http_sse_open(&test_source, &test_streams, g_new0(TestStream, 1), &err));
+    g_assert_cmpint(nc_error_code(err), ==, NC_ERR_RATE_LIMITED);
+    g_assert_cmpstr(err->message, ==, "too many event streams are open (limit 1)");
+    g_assert_cmpint(g_atomic_int_get(&test_streams), ==, 1);
+    g_assert_cmpint(g_atomic_int_get(&test_streams_freed), ==, 4);
+    g_atomic_int_set(&test_streams, 0);
+}
+
 static void
 test_server_busy_port(void)
 {
@@ -220,5 +338,6 @@ main(int argc, char **argv)
     g_test_add_func("/http/path_match", test_path_match);
     g_test_add_func("/http/server_answers", test_server_answers);
     g_test_add_func("/http/server_busy_port", test_server_busy_port);
+    g_test_add_func("/http/sse_stream", test_sse_stream);
     return g_test_run();
 }
