@@ -350,6 +350,13 @@ nc__hv_define(NcHv *hv, const char *xml, const char *what, GError **err)
         nc__hv_error(err, NC_ERR_HYPERVISOR, msg);
         return -1;
     }
+    /* our own definition carries our metadata: no need to read it back */
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    if (virDomainGetUUIDString(def, uuid) == 0) {
+        g_mutex_lock(&hv->lock);
+        g_hash_table_replace(hv->ours, g_strdup(uuid), GINT_TO_POINTER(1));
+        g_mutex_unlock(&hv->lock);
+    }
     virDomainFree(def);
     return 0;
 }

@@ -1,0 +1,188 @@
+/* sim_launch.c: what a simulated host's create costs, against libvirt's
+ * test driver alone, in the same run.
+ *
+ *   build/bench/bench_sim_launch [-n VMS] [-r ROUNDS]
+ *
+ * Measured, each as CPU time per VM of this process (median of ROUNDS,
+ * fresh test:/// connection each round):
+ *   - "libvirt alone": virDomainDefineXML() and virDomainCreate() of the
+ *     very XML the simulated driver writes, nothing else;
+ *   - "sim driver": the simulated hypervisor's vm_launch (nc_hv_sim_driver),
+ *     what a worker does for one vm.create, without the bus.
+ * The first is the floor of the end-to-end C1M run (bench/c1m_amqp.py):
+ * libvirt's test driver parses a definition at define and copies it (format
+ * and parse again) at start.  The figure "ceiling on 2 cores" is how many
+ * VMs per second two cores could launch if nothing else ran: not the API,
+ * the store, the broker or the scheduler.
+ */
+#include "conf/domain.h"
+#include "hv/hv.h"
+#include "util/nc_valid.h"
+
+#include <libvirt/libvirt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double
+nc_cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int
+nc_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static NcVmSpec *
+nc_bench_spec(int i)
+{
+    NcVmSpec *s = nc_vm_spec_new();
+    s->id = nc_uuid_new();
+    s->name = g_strdup_printf("c1m-%d", i);
+    s->project = g_strdup("default");
+    s->image = g_strdup("3f0c8a4e-7d1b-4c55-9a86-0d1e2f3a4b5c");
+    s->vcpus = s->max_vcpus = 1;
+    s->memory_mib = s->max_memory_mib = 64;
+    s->cpu_priority = 5;
+    s->disk_gib = 1;
+    return s;
+}
+
+/* The XML the simulated driver writes for @s (hv_sim.c). */
+static char *
+nc_bench_xml(const NcVmSpec *s)
+{
+    NcDomainEnv env = {
+        .cloud_id = "bench",
+        .host = "sim-0000",
+        .domain_type = "test",
+        .disk_path = "/sim/root.qcow2",
+        .console_path = "/sim/console.log",
+        .bare = true,
+    };
+    return nc_domain_xml_format(s, &env);
+}
+
+/* Seconds of CPU per VM: libvirt's test driver alone. */
+static double
+nc_bench_libvirt(const char *uri, int n)
+{
+    virConnectPtr conn = virConnectOpen(uri);
+    if (!conn) {
+        fprintf(stderr, "cannot open %s\n", uri);
+        exit(1);
+    }
+    GPtrArray *xmls = g_ptr_array_new_with_free_func(g_free);
+    for (int i = 0; i < n; i++) {
+        g_autoptr(NcVmSpec) s = nc_bench_spec(i);
+        g_ptr_array_add(xmls, nc_bench_xml(s));
+    }
+    double t0 = nc_cpu_now();
+    for (int i = 0; i < n; i++) {
+        virDomainPtr d = virDomainDefineXML(conn, g_ptr_array_index(xmls, i));
+        if (!d || virDomainCreate(d) < 0) {
+            fprintf(stderr, "libvirt refused domain %d\n", i);
+            exit(1);
+        }
+        virDomainFree(d);
+    }
+    double t = (nc_cpu_now() - t0) / n;
+    g_ptr_array_unref(xmls);
+    virConnectClose(conn);
+    return t;
+}
+
+/* Seconds of CPU per VM: the simulated driver's launch. */
+static double
+nc_bench_sim(const char *uri, const char *dir, int n)
+{
+    NcHvConfig hc = { .uri = uri, .cloud_id = "bench", .host_name = "sim-0000",
+                      .state_dir = dir, .instances_dir = dir, .image_dir = dir,
+                      .volume_dir = dir, .accel = "auto", .network = "none" };
+    g_autoptr(GError) err = NULL;
+    NcHv *hv = nc_hv_open(&nc_hv_sim_driver, &hc, &err);
+    if (!hv) {
+        fprintf(stderr, "cannot open the simulated host: %s\n", err->message);
+        exit(1);
+    }
+    GPtrArray *specs = g_ptr_array_new_with_free_func((GDestroyNotify)nc_vm_spec_free);
+    for (int i = 0; i < n; i++)
+        g_ptr_array_add(specs, nc_bench_spec(i));
+    NcImage img = { .id = "3f0c8a4e-7d1b-4c55-9a86-0d1e2f3a4b5c", .name = "test",
+                    .format = "qcow2", .file = "test.qcow2" };
+    double t0 = nc_cpu_now();
+    for (int i = 0; i < n; i++) {
+        if (nc_hv_driver(hv)->vm_launch(hv, g_ptr_array_index(specs, i), &img, &err) < 0) {
+            fprintf(stderr, "launch %d: %s\n", i, err->message);
+            exit(1);
+        }
+    }
+    double t = (nc_cpu_now() - t0) / n;
+    g_ptr_array_unref(specs);
+    nc_hv_close(hv);
+    return t;
+}
+
+int
+main(int argc, char **argv)
+{
+    int n = 2000, rounds = 5, opt;
+    while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+        if (opt == 'n')
+            n = atoi(optarg);
+        else if (opt == 'r')
+            rounds = atoi(optarg);
+        else {
+            fprintf(stderr, "usage: %s [-n VMS] [-r ROUNDS]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (n < 1 || n > 1000000 || rounds < 1 || rounds > 100) {
+        fprintf(stderr, "VMS must be 1-1000000 and ROUNDS 1-100\n");
+        return 2;
+    }
+    char dir[] = "/tmp/nc-bench-sim-XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    g_autofree char *node = g_build_filename(dir, "node.xml", NULL);
+    g_autofree char *xml = g_strdup_printf(
+        "<node>\n  <cpu><mhz>2000</mhz><model>sim</model><active>%d</active><nodes>1</nodes>"
+        "<sockets>1</sockets><cores>%d</cores><threads>1</threads></cpu>\n"
+        "  <memory>%lld</memory>\n</node>\n", n, n, (long long)n * 65536 + 1048576);
+    if (!g_file_set_contents(node, xml, -1, NULL))
+        return 1;
+    g_autofree char *uri = g_strconcat("test://", node, NULL);
+
+    double *lv = g_new(double, rounds), *sim = g_new(double, rounds);
+    for (int r = 0; r < rounds; r++) {
+        /* alternate, so that drift in the machine's load hits both */
+        lv[r] = nc_bench_libvirt(uri, n);
+        sim[r] = nc_bench_sim(uri, dir, n);
+    }
+    qsort(lv, rounds, sizeof *lv, nc_cmp_double);
+    qsort(sim, rounds, sizeof *sim, nc_cmp_double);
+    double l = lv[rounds / 2], s = sim[rounds / 2];
+    printf("%d VMs per round, %d rounds, CPU per VM (median):\n", n, rounds);
+    printf("  libvirt alone (define + start)  %7.1f us   ceiling on 2 cores %6.0f VMs/s\n",
+           l * 1e6, 2.0 / l);
+    printf("  sim driver launch               %7.1f us   ceiling on 2 cores %6.0f VMs/s\n",
+           s * 1e6, 2.0 / s);
+    printf("  ratio sim / libvirt alone       %7.2f\n", s / l);
+    printf("  Nomad's C1M anchor: 3750 VMs/s, a budget of %.0f us of CPU per VM on 2 cores\n",
+           2.0 / 3750 * 1e6);
+    g_free(lv);
+    g_free(sim);
+    unlink(node);
+    rmdir(dir);
+    return 0;
+}
