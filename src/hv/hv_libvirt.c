@@ -104,6 +104,11 @@ nc_hv_lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int detail,
         state = "paused";
         break;
     case VIR_DOMAIN_EVENT_DEFINED:
+        /* a new domain known as ours can only be the one we just defined
+         * (an undefine forgets); a changed definition may be anyone's */
+        if (detail != VIR_DOMAIN_EVENT_DEFINED_ADDED)
+            nc_hv_forget(hv, dom);
+        return 0;
     case VIR_DOMAIN_EVENT_UNDEFINED:
         nc_hv_forget(hv, dom);
         return 0;
