@@ -304,7 +304,7 @@ nc__reservation_tick(NcCentral *c, GError **err)
         changed = true;
     }
     /* VMs created with an expiry (only those: this runs every second) */
-    g_autoptr(GPtrArray) vms = nc_store_vm_list_expiring(c->store, err);
+    g_autoptr(GPtrArray) vms = nc_store_vm_list_expiring(c->store, now, err);
     if (!vms)
         return -1;
     for (guint i = 0; i < vms->len; i++) {

@@ -3,6 +3,7 @@
 #include "nc_config.h"
 #include "store_priv.h"
 #include "schema.h"
+#include "vm_store.h"
 #include "util/nc_error.h"
 
 #include <stdlib.h>
@@ -96,6 +97,8 @@ nc_store_open_schema(const char *target, const NcSchema *schema, GError **err)
     if (drv->open(st, rest, err) < 0)
         return NULL;
     if (nc_store_migrate(st, schema, err) < 0)
+        return NULL;
+    if (schema == &nc_schema_central && nc_store_vm_backfill_expiry(st, err) < 0)
         return NULL;
     return g_steal_pointer(&st);
 }

@@ -52,15 +52,15 @@ nc_store_vm_insert(NcStore *st, const NcVm *vm, GError **err)
     if (nc_store_exec(st, err,
                       "INSERT INTO vms (id, project, name, state, desired, host, image,"
                       " vcpus, memory_mib, disk_gib, spec, addresses, placement, error, op,"
-                      " created_at, updated_at)"
-                      " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
+                      " created_at, updated_at, expires_at)"
+                      " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
                       NC_TEXT(s->id), NC_TEXT(s->project), NC_TEXT(s->name),
                       NC_TEXT(nc_vm_state_name(vm->state)), NC_TEXT(vm->desired),
                       NC_TEXT(vm->host), NC_TEXT(s->image), NC_INT(s->vcpus),
                       NC_INT(s->memory_mib), NC_INT(s->disk_gib), NC_TEXT(spec_text),
                       NC_TEXT(addrs), NC_TEXT(vm->placement), NC_TEXT(vm->error),
                       NC_TEXT(vm->op), NC_INT(vm->created_at), NC_INT(vm->updated_at),
-                      NC_END) < 0) {
+                      NC_INT(s->expires_at), NC_END) < 0) {
         if (nc_error_code(err ? *err : NULL) == NC_ERR_CONFLICT) {
             g_clear_error(err);
             nc_error_set(err, NC_ERR_CONFLICT, "a VM named '%s' already exists", s->name);
@@ -134,16 +134,38 @@ nc_store_vm_list(NcStore *st, const char *project, const char *host, GError **er
 }
 
 GPtrArray *
-nc_store_vm_list_expiring(NcStore *st, GError **err)
+nc_store_vm_list_expiring(NcStore *st, int64_t now, GError **err)
+{
+    g_autoptr(NcRows) r = nc_store_query(st, err, "SELECT " NC_VM_COLUMNS NC_VM_FROM
+                                         "WHERE v.expires_at > 0 AND v.expires_at <= $1"
+                                         " ORDER BY v.created_at, v.id", NC_INT(now), NC_END);
+    if (!r)
+        return NULL;
+    return nc_vm_rows_collect(r, err);
+}
+
+int
+nc_store_vm_backfill_expiry(NcStore *st, GError **err)
 {
     /* the spec holds the key only when an expiry is set; a user's text that
      * happens to contain it is a harmless false positive */
     g_autoptr(NcRows) r = nc_store_query(st, err, "SELECT " NC_VM_COLUMNS NC_VM_FROM
-                                         "WHERE v.spec LIKE '%expires_at%'"
-                                         " ORDER BY v.created_at, v.id", NC_END);
+                                         "WHERE v.expires_at = 0"
+                                         " AND v.spec LIKE '%expires_at%'", NC_END);
     if (!r)
-        return NULL;
-    return nc_vm_rows_collect(r, err);
+        return -1;
+    g_autoptr(GPtrArray) vms = nc_vm_rows_collect(r, err);
+    if (!vms)
+        return -1;
+    g_clear_pointer(&r, nc_rows_free);
+    for (guint i = 0; i < vms->len; i++) {
+        const NcVmSpec *s = ((NcVm *)g_ptr_array_index(vms, i))->spec;
+        if (s->expires_at > 0 &&
+            nc_store_exec(st, err, "UPDATE vms SET expires_at = $2 WHERE id = $1",
+                          NC_TEXT(s->id), NC_INT(s->expires_at), NC_END) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 void
@@ -232,12 +254,13 @@ nc_store_vm_update(NcStore *st, NcVm *vm, GError **err)
                               "UPDATE vms SET state = $2, desired = $3, host = $4,"
                               " vcpus = $5, memory_mib = $6, disk_gib = $7, spec = $8,"
                               " addresses = $9, placement = $10, error = $11, op = $12,"
-                              " updated_at = $13 WHERE id = $1",
+                              " updated_at = $13, expires_at = $14 WHERE id = $1",
                               NC_TEXT(s->id), NC_TEXT(nc_vm_state_name(vm->state)),
                               NC_TEXT(vm->desired), NC_TEXT(vm->host), NC_INT(s->vcpus),
                               NC_INT(s->memory_mib), NC_INT(s->disk_gib), NC_TEXT(spec_text),
                               NC_TEXT(addrs), NC_TEXT(vm->placement), NC_TEXT(vm->error),
-                              NC_TEXT(vm->op), NC_INT(vm->updated_at), NC_END);
+                              NC_TEXT(vm->op), NC_INT(vm->updated_at), NC_INT(s->expires_at),
+                              NC_END);
     if (n < 0)
         return -1;
     if (n == 0) {

@@ -23,10 +23,14 @@ NcVm *nc_store_vm_get(NcStore *st, const char *project, const char *key, GError 
 GPtrArray *nc_store_vm_list(NcStore *st, const char *project, const char *host,
                             GError **err);
 
-/* Returns: (transfer full) (element-type NcVm): the VMs that may carry an
- * expiry (expires_at), without reading every VM's spec: a superset, so the
- * caller still checks spec->expires_at; NULL on failure. */
-GPtrArray *nc_store_vm_list_expiring(NcStore *st, GError **err);
+/* Returns: (transfer full) (element-type NcVm): the VMs whose expiry
+ * (expires_at) is set and not after @now (ms), through an index; NULL on
+ * failure. */
+GPtrArray *nc_store_vm_list_expiring(NcStore *st, int64_t now, GError **err);
+
+/* Fills in the expires_at column of the VMs stored before it existed
+ * (schema 5); at open.  Returns 0 or -1. */
+int nc_store_vm_backfill_expiry(NcStore *st, GError **err);
 
 /* What a heartbeat compares with the domains a host reports, read without
  * parsing a VM's spec. */

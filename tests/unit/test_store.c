@@ -199,6 +199,48 @@ test_transactions(Fixture *f, gconstpointer data)
     g_assert_cmpstr(nested, ==, "nested");
 }
 
+/* The expiry tick reads only the VMs due, through the expires_at column;
+ * VMs stored before the column existed get it filled in at open. */
+static void
+test_vm_expiry(Fixture *f, gconstpointer data)
+{
+    int64_t now = nc_now_ms();
+    g_autoptr(NcVm) due = make_vm("admin", "due", NULL);
+    g_autoptr(NcVm) later = make_vm("admin", "later", NULL);
+    g_autoptr(NcVm) never = make_vm("admin", "never", NULL);
+    g_autoptr(NcVm) old = make_vm("admin", "old", NULL);
+    due->spec->expires_at = now - 1000;
+    later->spec->expires_at = now + 3600 * 1000;
+    old->spec->expires_at = now - 2000;
+    g_assert_cmpint(nc_store_vm_insert(f->st, due, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, later, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, never, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, old, NULL), ==, 0);
+    /* as a row written before schema 5 holds it: the expiry in the spec only */
+    g_assert_cmpint(nc_store_exec(f->st, NULL, "UPDATE vms SET expires_at = 0 WHERE id = $1",
+                                  NC_TEXT(old->spec->id), NC_END), ==, 1);
+
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) first = nc_store_vm_list_expiring(f->st, now, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(first->len, ==, 1);
+    g_assert_cmpstr(((NcVm *)g_ptr_array_index(first, 0))->spec->name, ==, "due");
+
+    g_assert_cmpint(nc_store_vm_backfill_expiry(f->st, &err), ==, 0);
+    g_assert_no_error(err);
+    g_autoptr(GPtrArray) both = nc_store_vm_list_expiring(f->st, now, &err);
+    g_assert_cmpuint(both->len, ==, 2);
+    /* an update keeps the column in step with the spec */
+    later->spec->expires_at = now - 10;
+    g_assert_cmpint(nc_store_vm_update(f->st, later, NULL), ==, 0);
+    g_autoptr(GPtrArray) three = nc_store_vm_list_expiring(f->st, now, &err);
+    g_assert_cmpuint(three->len, ==, 3);
+    later->spec->expires_at = 0;
+    g_assert_cmpint(nc_store_vm_update(f->st, later, NULL), ==, 0);
+    g_autoptr(GPtrArray) two = nc_store_vm_list_expiring(f->st, now, &err);
+    g_assert_cmpuint(two->len, ==, 2);
+}
+
 static void
 test_vms(Fixture *f, gconstpointer data)
 {
@@ -887,6 +929,7 @@ main(int argc, char **argv)
         ADD("schema", test_schema);
         ADD("transactions", test_transactions);
         ADD("vms", test_vms);
+        ADD("vm-expiry", test_vm_expiry);
         ADD("hosts", test_hosts);
         ADD("claim-race", test_claim_race);
         ADD("claim-race-connections", test_claim_race_connections);
