@@ -10,7 +10,8 @@ separate `nestcloud worker --bus amqp:// --sim-hosts N` processes.
     C1M_PER_REQUEST=N asks for N VMs per POST with "count" (default 100,
     as C1M submitted jobs of many instances; 1: one VM per POST);
     C1M_POLICY=pack|spread, the placement policy (default pack, Nomad's
-    default bin-packing))
+    default bin-packing); C1M_IDLE=S first measures for S seconds the CPU
+    the processes use with every host up and no work (default 0: skip))
 
 Clock: from the first POST /v1/vms to the moment /v1/status counts every
 VM running (each VM is "running" only after its worker's op.result, sent
@@ -60,6 +61,7 @@ def main():
     threads = int(sys.argv[4]) if len(sys.argv) > 4 else 8
     per_request = int(os.environ.get("C1M_PER_REQUEST", "100"))
     policy = os.environ.get("C1M_POLICY", "pack")
+    idle_s = float(os.environ.get("C1M_IDLE", "0"))
     per_host = -(-n // hosts)
     # room for per_host VMs of 1 vCPU / 64 MiB on each host (ratio 4 for CPUs)
     sim_vcpus = max(2, -(-per_host // 4))
@@ -112,6 +114,13 @@ def main():
                 accepted[k] += count
             conn.close()
 
+        idle = None
+        if idle_s > 0:
+            c0, i0 = cpu_seconds(cloud, workers, broker), time.monotonic()
+            time.sleep(idle_s)
+            c1, dt = cpu_seconds(cloud, workers, broker), time.monotonic() - i0
+            idle = {k: round((c1[k] - c0.get(k, 0)) / dt, 3) for k in c1}
+            print(f"  idle, in cores: {idle}", flush=True)
         cpu0 = cpu_seconds(cloud, workers, broker)
         t0 = time.monotonic()
         ts = [threading.Thread(target=post, args=(k,)) for k in range(threads)]
@@ -148,6 +157,8 @@ def main():
             "cpu_seconds": {k: round(cpu1[k] - cpu0.get(k, 0), 1) for k in cpu1},
             "load_average_1min_at_end": os.getloadavg()[0],
         }
+        if idle is not None:
+            result["idle_cores_before"] = idle
         record("c1m_amqp", result)
     finally:
         for w in workers:
