@@ -508,8 +508,8 @@ nc_daemon_run(NcDaemonOptions *o, bool run_central, bool run_worker)
     nc_log_info("stopping");
     nc_cmd_market_embedded_stop(market);
     nc_api_stop(api);
-    nc_worker_pulse_stop(pulse);
     nc_reporter_stop(reporter);
+    nc_worker_pulse_stop(pulse);
     for (guint i = 0; i < workers->len; i++)
         nc_worker_request_stop(g_ptr_array_index(workers, i));
     g_ptr_array_set_size(workers, 0);

@@ -149,15 +149,30 @@ nc_vm_excluded_hosts(NcCentral *c, const NcVm *vm, const NcImage *img, GError **
     return ex;
 }
 
+/* A copy of the host set @ex. */
+static GHashTable *
+nc_host_set_copy(GHashTable *ex)
+{
+    GHashTable *copy = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GHashTableIter it;
+    gpointer key;
+    g_hash_table_iter_init(&it, ex);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        g_hash_table_add(copy, g_strdup(key));
+    return copy;
+}
+
 /* Filter, weigh, claim: the index proposes the policy's best host that is
- * not in @ex, the store's conditional update claims it; a host whose claim
- * fails (a racing request, a stale view) is refreshed, added to @ex and
- * passed over. */
+ * not in @shared_ex, the store's conditional update claims it; a host whose
+ * claim fails (a racing request, a stale view) is refreshed and passed over
+ * for this VM only (a racing request may yet roll back). */
 static int
-nc_vm_place(NcCentral *c, NcVm *vm, GHashTable *ex, GError **err)
+nc_vm_place(NcCentral *c, NcVm *vm, GHashTable *shared_ex, GError **err)
 {
     const NcVmSpec *s = vm->spec;
     NcSchedRequest req = { s->vcpus, s->memory_mib, s->disk_gib };
+    GHashTable *ex = shared_ex;
+    g_autoptr(GHashTable) mine = NULL;   /* @shared_ex and the hosts passed over */
     guint filtered = g_hash_table_size(ex);
     nc__central_sync_hosts(c);
     for (int attempt = 0; attempt < 16; attempt++) {
@@ -186,6 +201,8 @@ nc_vm_place(NcCentral *c, NcVm *vm, GHashTable *ex, GError **err)
         }
         if (rc == 0) {
             nc__central_sync_hosts(c);
+            if (!mine)
+                ex = mine = nc_host_set_copy(shared_ex);
             g_hash_table_add(ex, g_steal_pointer(&key));
             continue;
         }
@@ -274,9 +291,9 @@ nc_vm_quota_check(NcCentral *c, const char *project, int64_t adding, GError **er
 
 /* nc__vm_create without the quota check: the caller made it.
  * @excluded: NULL, or where the VMs of one request share the hosts they may
- * not take (NULL at first: this VM fills it in).  They have the same
- * image, shape and group, so the set is computed once, not once per VM,
- * and grows with the hosts found full and, for a group, the hosts taken. */
+ * not take (NULL at first: this VM fills it in; the caller frees it).  They
+ * have the same image and group, so the set is computed once, not once per
+ * VM; for a group it grows with the hosts taken. */
 static json_t *
 nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced_host,
                  GHashTable **excluded, GError **err)

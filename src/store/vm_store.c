@@ -147,6 +147,18 @@ nc_store_vm_list_expiring(NcStore *st, int64_t now, GError **err)
 int
 nc_store_vm_backfill_expiry(NcStore *st, GError **err)
 {
+    /* once: later writes keep the column in step */
+    GError *local = NULL;
+    g_autofree char *done = nc_store_meta_get(st, "vms_expiry_column", &local);
+    if (local) {
+        g_propagate_error(err, local);
+        return -1;
+    }
+    if (done)
+        return 0;
+    g_auto(NcStoreTxn) txn = { 0 };
+    if (nc_store_txn_begin(&txn, st, err) < 0)
+        return -1;
     /* the spec holds the key only when an expiry is set; a user's text that
      * happens to contain it is a harmless false positive */
     g_autoptr(NcRows) r = nc_store_query(st, err, "SELECT " NC_VM_COLUMNS NC_VM_FROM
@@ -165,7 +177,9 @@ nc_store_vm_backfill_expiry(NcStore *st, GError **err)
                           NC_TEXT(s->id), NC_INT(s->expires_at), NC_END) < 0)
             return -1;
     }
-    return 0;
+    if (nc_store_meta_set(st, "vms_expiry_column", "filled", err) < 0)
+        return -1;
+    return nc_store_txn_commit(&txn, err);
 }
 
 void

@@ -29,7 +29,8 @@ GPtrArray *nc_store_vm_list(NcStore *st, const char *project, const char *host,
 GPtrArray *nc_store_vm_list_expiring(NcStore *st, int64_t now, GError **err);
 
 /* Fills in the expires_at column of the VMs stored before it existed
- * (schema 5); at open.  Returns 0 or -1. */
+ * (schema 5); at open, once per store (the meta key vms_expiry_column
+ * says it was done).  Returns 0 or -1. */
 int nc_store_vm_backfill_expiry(NcStore *st, GError **err);
 
 /* What a heartbeat compares with the domains a host reports, read without

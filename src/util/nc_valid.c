@@ -147,16 +147,24 @@ nc_uuid_is_valid(const char *text)
 
 /* Random bytes for ids come from the kernel 4 KiB at a time: one
  * getrandom() per 256 ids instead of one per id (a batch create makes two
- * ids per VM).  Each thread has its own pool; a forked child drops the
- * pool it inherited, so parent and child never hand out the same bytes. */
-static __thread unsigned char nc_uuid_pool[4096];
-static __thread size_t nc_uuid_left;
+ * ids per VM).  Each thread that makes ids has its own pool, on the heap
+ * (a worker of a thousand simulated hosts runs two thousand threads that
+ * never do); a forked child drops the pool it inherited, so parent and
+ * child never hand out the same bytes. */
+typedef struct {
+    size_t left;
+    unsigned char bytes[4096];
+} NcUuidPool;
+
+static GPrivate nc_uuid_pool = G_PRIVATE_INIT(g_free);
 static pthread_once_t nc_uuid_once = PTHREAD_ONCE_INIT;
 
 static void
 nc_uuid_after_fork(void)
 {
-    nc_uuid_left = 0;
+    NcUuidPool *pool = g_private_get(&nc_uuid_pool);
+    if (pool)
+        pool->left = 0;
 }
 
 static void
@@ -169,23 +177,28 @@ static int
 nc_uuid_random_bytes(uuid_t u)
 {
     pthread_once(&nc_uuid_once, nc_uuid_init);
-    if (nc_uuid_left < sizeof(uuid_t)) {
+    NcUuidPool *pool = g_private_get(&nc_uuid_pool);
+    if (!pool) {
+        pool = g_new0(NcUuidPool, 1);
+        g_private_set(&nc_uuid_pool, pool);
+    }
+    if (pool->left < sizeof(uuid_t)) {
         size_t got = 0;
-        while (got < sizeof nc_uuid_pool) {
-            ssize_t n = getrandom(nc_uuid_pool + got, sizeof nc_uuid_pool - got, 0);
+        while (got < sizeof pool->bytes) {
+            ssize_t n = getrandom(pool->bytes + got, sizeof pool->bytes - got, 0);
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)
                 return -1;
             got += (size_t)n;
         }
-        nc_uuid_left = sizeof nc_uuid_pool;
+        pool->left = sizeof pool->bytes;
     }
-    unsigned char *at = nc_uuid_pool + sizeof nc_uuid_pool - nc_uuid_left;
+    unsigned char *at = pool->bytes + sizeof pool->bytes - pool->left;
     memcpy(u, at, sizeof(uuid_t));
     /* bytes handed out are not kept */
     memset(at, 0, sizeof(uuid_t));
-    nc_uuid_left -= sizeof(uuid_t);
+    pool->left -= sizeof(uuid_t);
     return 0;
 }
 

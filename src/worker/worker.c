@@ -597,8 +597,8 @@ nc_worker_heartbeat_json(NcWorker *w)
     if (w->domains_file) {
         g_autofree char *text = nc_json_dumps(list);
         g_autoptr(GError) ferr = NULL;
-        /* written (and synced) only when it changed: a thousand simulated
-         * hosts would otherwise sync 200 files a second */
+        /* written only when it changed: a thousand simulated hosts would
+         * otherwise write 200 files a second */
         if (g_strcmp0(text, w->domains_text) == 0)
             ;
         else if (nc_fs_write_mirror(w->domains_file, text, strlen(text), 0644, &ferr) < 0)
@@ -740,13 +740,13 @@ nc_worker_hv(NcWorker *w)
 /* ---- one pulse for the workers of a process ---- */
 
 struct NcWorkerPulse {
-    GPtrArray *workers;     /* NcWorker, not owned */
+    GPtrArray *workers;     /* NcWorker, not owned (nor the array) */
     NcReporter *reporter;
     int interval_ms;
     GThread *thread;
     GMutex lock;
     GCond cond;
-    bool stopping;
+    gint stopping;
 };
 
 /* Sends the heartbeats of all the pulse's workers, as few messages of at
@@ -760,6 +760,8 @@ nc_worker_pulse_beat(NcWorkerPulse *p)
     for (guint i = 0; i <= p->workers->len; i++) {
         json_t *hb = NULL;
         size_t len = 0;
+        if (g_atomic_int_get(&p->stopping))
+            return;
         if (i < p->workers->len) {
             NcWorker *w = g_ptr_array_index(p->workers, i);
             if (g_atomic_int_get(&w->stopping) || !(hb = nc_worker_heartbeat_json(w)))
@@ -786,12 +788,15 @@ static gpointer
 nc_worker_pulse_run(gpointer data)
 {
     NcWorkerPulse *p = data;
+    /* at once: the workers' first heartbeats were sent while the process
+     * was still starting */
+    nc_worker_pulse_beat(p);
     g_mutex_lock(&p->lock);
-    while (!p->stopping) {
+    while (!g_atomic_int_get(&p->stopping)) {
         int64_t until = g_get_monotonic_time() + (int64_t)p->interval_ms * 1000;
-        while (!p->stopping && g_cond_wait_until(&p->cond, &p->lock, until))
+        while (!g_atomic_int_get(&p->stopping) && g_cond_wait_until(&p->cond, &p->lock, until))
             ;
-        if (p->stopping)
+        if (g_atomic_int_get(&p->stopping))
             break;
         g_mutex_unlock(&p->lock);
         nc_worker_pulse_beat(p);
@@ -805,7 +810,7 @@ NcWorkerPulse *
 nc_worker_pulse_start(GPtrArray *workers, NcReporter *reporter, int interval_ms)
 {
     NcWorkerPulse *p = g_new0(NcWorkerPulse, 1);
-    p->workers = g_ptr_array_ref(workers);
+    p->workers = workers;
     p->reporter = reporter;
     p->interval_ms = interval_ms > 0 ? interval_ms : 5000;
     g_mutex_init(&p->lock);
@@ -820,11 +825,10 @@ nc_worker_pulse_stop(NcWorkerPulse *p)
     if (!p)
         return;
     g_mutex_lock(&p->lock);
-    p->stopping = true;
+    g_atomic_int_set(&p->stopping, 1);
     g_cond_broadcast(&p->cond);
     g_mutex_unlock(&p->lock);
     g_thread_join(p->thread);
-    g_ptr_array_unref(p->workers);
     g_mutex_clear(&p->lock);
     g_cond_clear(&p->cond);
     g_free(p);

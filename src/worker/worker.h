@@ -82,7 +82,19 @@ NcHv *nc_worker_hv(NcWorker *w);
  * alone in its process, keeps its own thread. */
 typedef struct NcWorkerPulse NcWorkerPulse;
 
-/* @workers: NcWorker started with .pulsed (the array is referenced: stop
- * the pulse before stopping them). */
+/**
+ * nc_worker_pulse_start:
+ * @workers: (element-type NcWorker): workers started with .pulsed; neither
+ *           the array nor the workers are owned, and both must outlive the
+ *           pulse
+ * @reporter: where the heartbeats go (not owned; stop it before the pulse,
+ *            so that a beat to a broker that is gone ends at once)
+ * @interval_ms: between beats; the first beat is at once
+ *
+ * Returns: (transfer full): the running pulse.
+ */
 NcWorkerPulse *nc_worker_pulse_start(GPtrArray *workers, NcReporter *reporter, int interval_ms);
+
+/* Stops the pulse (a beat in progress ends at the next heartbeat) and
+ * frees it; NULL is allowed. */
 void nc_worker_pulse_stop(NcWorkerPulse *p);

@@ -226,6 +226,13 @@ test_vm_expiry(Fixture *f, gconstpointer data)
     g_assert_cmpuint(first->len, ==, 1);
     g_assert_cmpstr(((NcVm *)g_ptr_array_index(first, 0))->spec->name, ==, "due");
 
+    /* the store's open filled the column in once already */
+    g_assert_cmpint(nc_store_vm_backfill_expiry(f->st, &err), ==, 0);
+    g_autoptr(GPtrArray) still = nc_store_vm_list_expiring(f->st, now, &err);
+    g_assert_cmpuint(still->len, ==, 1);
+    /* a store from before schema 5 has not */
+    g_assert_cmpint(nc_store_exec(f->st, NULL, "DELETE FROM meta WHERE key = $1",
+                                  NC_TEXT("vms_expiry_column"), NC_END), ==, 1);
     g_assert_cmpint(nc_store_vm_backfill_expiry(f->st, &err), ==, 0);
     g_assert_no_error(err);
     g_autoptr(GPtrArray) both = nc_store_vm_list_expiring(f->st, now, &err);
