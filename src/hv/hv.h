@@ -56,6 +56,10 @@ typedef void (*NcHvStateFn)(const char *vm_id, const char *state, void *opaque);
 
 typedef struct {
     const char *name;
+    /* true when the domains change only through this process's own calls
+     * (libvirt's test driver): a listing then stays true until the next
+     * call that acts on a domain, and need not be read again before */
+    bool changes_only_through_us;
     int (*open)(NcHv *hv, GError **err);
     void (*close)(NcHv *hv);
     /* capacity, accelerator, versions */

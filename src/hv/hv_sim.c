@@ -199,6 +199,7 @@ nc_hv_sim_snapshot_delete(NcHv *hv, const char *file, GError **err)
 
 const NcHvDriver nc_hv_sim_driver = {
     .name = "sim",
+    .changes_only_through_us = true,
     .open = nc_hv_sim_open,
     .close = nc_hv_sim_close,
     .host_info = nc_hv_sim_host_info,

@@ -64,7 +64,11 @@ nc_sqlite_open(NcStore *st, const char *target, GError **err)
         "PRAGMA temp_store=MEMORY;"
         /* scans of big tables (100,000 VMs) from memory, not pread() */
         "PRAGMA cache_size=-65536;"
-        "PRAGMA mmap_size=1073741824;";
+        "PRAGMA mmap_size=1073741824;"
+        /* a checkpoint every 40 MiB of log, not 4: the pages written over
+         * and over in between (the hosts', the indexes' upper levels) are
+         * copied into the database once per checkpoint */
+        "PRAGMA wal_autocheckpoint=10000;";
     char *msg = NULL;
     if (sqlite3_exec(s->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
         nc_error_set(err, NC_ERR_UNAVAILABLE, "cannot set up store %s: %s", target, msg);

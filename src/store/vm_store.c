@@ -67,7 +67,8 @@ nc_store_vm_insert(NcStore *st, const NcVm *vm, GError **err)
         }
         return -1;
     }
-    return 0;
+    return nc_store_exec(st, err, "UPDATE projects SET vm_count = vm_count + 1 WHERE id = $1",
+                         NC_TEXT(s->project), NC_END) < 0 ? -1 : 0;
 }
 
 static GPtrArray *
@@ -287,6 +288,11 @@ nc_store_vm_update(NcStore *st, NcVm *vm, GError **err)
 int
 nc_store_vm_delete(NcStore *st, const char *id, GError **err)
 {
+    /* the project's count first: the row is still there to name it */
+    if (nc_store_exec(st, err, "UPDATE projects SET vm_count = vm_count - 1"
+                      " WHERE id = (SELECT project FROM vms WHERE id = $1)",
+                      NC_TEXT(id), NC_END) < 0)
+        return -1;
     return nc_store_exec(st, err, "DELETE FROM vms WHERE id = $1", NC_TEXT(id), NC_END) < 0
                ? -1 : 0;
 }
@@ -303,7 +309,9 @@ nc_store_count(NcStore *st, const char *sql, const char *arg, GError **err)
 int64_t
 nc_store_vm_count(NcStore *st, const char *project, GError **err)
 {
-    return nc_store_count(st, "SELECT COUNT(*) FROM vms WHERE project = $1", project, err);
+    /* kept by nc_store_vm_insert and nc_store_vm_delete (schema 6) */
+    return nc_store_count(st, "SELECT COALESCE((SELECT vm_count FROM projects WHERE id = $1), 0)",
+                          project, err);
 }
 
 int64_t

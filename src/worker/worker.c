@@ -35,6 +35,11 @@ struct NcWorker {
     GMutex told_lock;
     GHashTable *told;       /* VM id -> the state last reported for it */
     char *domains_text;     /* what domains_file holds */
+    /* the heartbeat's domain list, kept while no command ran and no
+     * lifecycle event came (drivers whose domains change only through us) */
+    gint domains_gen;       /* bumped after each command and event */
+    int list_gen;           /* the generation list_cache was read at */
+    json_t *list_cache;
 };
 
 /* A message of several commands ({"kind": "batch", "commands": [...]}, from
@@ -98,6 +103,7 @@ nc_worker_on_domain_state(const char *vm_id, const char *state, void *opaque)
     NcWorker *w = opaque;
     if (!w || g_atomic_int_get(&w->stopping))
         return;
+    g_atomic_int_inc(&w->domains_gen);
     /* a start or stop this worker made was told in its command's result */
     if (!nc_worker_tell(w, vm_id, state))
         return;
@@ -402,6 +408,7 @@ nc_worker_handle(NcWorker *w, NcWorkerJob *job)
     int64_t t0 = nc_mono_us();
     g_autoptr(json_t) data = NULL;
     int rc = nc_worker_execute(w, cmd, &data, &err);
+    g_atomic_int_inc(&w->domains_gen);
     nc_log_debug("%s %s (op %s, delivery %d): %.1f ms", nc_json_str(cmd, "kind"), vm_id,
                  nc_json_str(cmd, "op"), msg->attempts,
                  (double)(nc_mono_us() - t0) / 1000.0);
@@ -573,6 +580,16 @@ nc_worker_heartbeat_json(NcWorker *w)
         nc_log_warn("cannot read the host's state: %s", err->message);
         return NULL;
     }
+    g_autoptr(GArray) ports = nc_portfwd_ports(w->ports);
+    json_t *plist = json_array();
+    for (guint i = 0; i < ports->len; i++)
+        json_array_append_new(plist, json_integer(g_array_index(ports, int, i)));
+    json_object_set_new(host, "ports", plist);
+    /* read before the listing: a command done during it bumps it again */
+    int gen = g_atomic_int_get(&w->domains_gen);
+    if (w->list_cache && d->changes_only_through_us && gen == w->list_gen)
+        return json_pack("{s:s, s:o, s:O, s:I}", "type", "heartbeat", "host", host,
+                         "domains", w->list_cache, "time", (json_int_t)nc_now_ms());
     g_autoptr(GPtrArray) doms = d->vm_list(w->hv, &err);
     if (!doms) {
         json_decref(host);
@@ -580,11 +597,6 @@ nc_worker_heartbeat_json(NcWorker *w)
         return NULL;
     }
     json_t *list = json_array();
-    g_autoptr(GArray) ports = nc_portfwd_ports(w->ports);
-    json_t *plist = json_array();
-    for (guint i = 0; i < ports->len; i++)
-        json_array_append_new(plist, json_integer(g_array_index(ports, int, i)));
-    json_object_set_new(host, "ports", plist);
     for (guint i = 0; i < doms->len; i++) {
         NcDomainStatus *s = g_ptr_array_index(doms, i);
         json_t *addrs = strcmp(s->state, "running") == 0
@@ -608,6 +620,9 @@ nc_worker_heartbeat_json(NcWorker *w)
             w->domains_text = g_steal_pointer(&text);
         }
     }
+    json_decref(w->list_cache);
+    w->list_cache = json_incref(list);
+    w->list_gen = gen;
     return json_pack("{s:s, s:o, s:o, s:I}", "type", "heartbeat", "host", host,
                      "domains", list, "time", (json_int_t)nc_now_ms());
 }
@@ -726,6 +741,7 @@ nc_worker_stop(NcWorker *w)
     g_free(w->topic);
     g_free(w->domains_file);
     g_free(w->domains_text);
+    json_decref(w->list_cache);
     g_hash_table_unref(w->told);
     g_mutex_clear(&w->told_lock);
     g_free(w);

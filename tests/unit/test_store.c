@@ -248,6 +248,45 @@ test_vm_expiry(Fixture *f, gconstpointer data)
     g_assert_cmpuint(two->len, ==, 2);
 }
 
+/* The count the quota check reads is kept with the project (schema 6). */
+static void
+test_vm_count(Fixture *f, gconstpointer data)
+{
+    g_autoptr(NcVm) a = make_vm("admin", "a", NULL);
+    g_autoptr(NcVm) b = make_vm("admin", "b", NULL);
+    g_autoptr(NcVm) other = make_vm("p2", "a", NULL);
+    g_autoptr(NcVm) same_name = make_vm("admin", "a", NULL);
+    g_autoptr(NcVm) undone = make_vm("admin", "undone", NULL);
+    g_autoptr(GError) err = NULL;
+
+    g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, a, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, b, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, other, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 2);
+    g_assert_cmpint(nc_store_vm_count(f->st, "p2", NULL), ==, 1);
+    /* a refused insert counts nothing */
+    g_assert_cmpint(nc_store_vm_insert(f->st, same_name, &err), ==, -1);
+    g_assert_cmpint(nc_error_code(err), ==, NC_ERR_CONFLICT);
+    g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 2);
+    /* nor does an insert whose transaction is rolled back */
+    {
+        g_auto(NcStoreTxn) txn = { 0 };
+        g_assert_cmpint(nc_store_txn_begin(&txn, f->st, NULL), ==, 0);
+        g_assert_cmpint(nc_store_vm_insert(f->st, undone, NULL), ==, 0);
+        g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 3);
+    }
+    g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 2);
+    g_assert_cmpint(nc_store_vm_delete(f->st, b->spec->id, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 1);
+    g_assert_cmpint(nc_store_vm_count(f->st, "p2", NULL), ==, 1);
+    /* deleting a VM that is gone changes no count */
+    g_assert_cmpint(nc_store_vm_delete(f->st, b->spec->id, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 1);
+    /* a project without VMs, and one that does not exist */
+    g_assert_cmpint(nc_store_vm_count(f->st, "nobody", NULL), ==, 0);
+}
+
 static void
 test_vms(Fixture *f, gconstpointer data)
 {
@@ -937,6 +976,7 @@ main(int argc, char **argv)
         ADD("transactions", test_transactions);
         ADD("vms", test_vms);
         ADD("vm-expiry", test_vm_expiry);
+        ADD("vm-count", test_vm_count);
         ADD("hosts", test_hosts);
         ADD("claim-race", test_claim_race);
         ADD("claim-race-connections", test_claim_race_connections);
