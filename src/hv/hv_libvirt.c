@@ -342,13 +342,16 @@ nc__hv_generic_force_stop(NcHv *hv, const char *id, GError **err)
     return 0;
 }
 
-int
-nc__hv_define(NcHv *hv, const char *xml, const char *what, GError **err)
+/* Defines @xml (or, @transient, creates and starts it without a lasting
+ * definition) and notes the domain as ours. */
+static int
+nc_hv_put(NcHv *hv, const char *xml, bool transient, const char *what, GError **err)
 {
     virConnectPtr conn = nc__hv_conn(hv, err);
     if (!conn)
         return -1;
-    virDomainPtr def = virDomainDefineXML(conn, xml);
+    virDomainPtr def = transient ? virDomainCreateXML(conn, xml, 0)
+                                 : virDomainDefineXML(conn, xml);
     nc__hv_conn_done(conn);
     if (!def) {
         g_autofree char *msg = g_strconcat("cannot ", what, NULL);
@@ -364,6 +367,18 @@ nc__hv_define(NcHv *hv, const char *xml, const char *what, GError **err)
     }
     virDomainFree(def);
     return 0;
+}
+
+int
+nc__hv_define(NcHv *hv, const char *xml, const char *what, GError **err)
+{
+    return nc_hv_put(hv, xml, false, what, err);
+}
+
+int
+nc__hv_create_transient(NcHv *hv, const char *xml, const char *what, GError **err)
+{
+    return nc_hv_put(hv, xml, true, what, err);
 }
 
 int
@@ -498,9 +513,14 @@ nc__hv_undefine(virDomainPtr dom, GError **err)
             return 0;
         /* drivers without snapshots or NVRAM (the test driver) refuse the
          * flags: there is nothing of that kind to remove there */
-        if (e && (e->code == VIR_ERR_INVALID_ARG || e->code == VIR_ERR_NO_SUPPORT) &&
-            virDomainUndefine(dom) == 0)
-            return 0;
+        if (e && (e->code == VIR_ERR_INVALID_ARG || e->code == VIR_ERR_NO_SUPPORT)) {
+            if (virDomainUndefine(dom) == 0)
+                return 0;
+            /* a transient domain is gone once destroyed */
+            e = virGetLastError();
+            if (e && e->code == VIR_ERR_NO_DOMAIN)
+                return 0;
+        }
         nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot undefine the VM");
         return -1;
     }

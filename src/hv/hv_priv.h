@@ -50,6 +50,9 @@ int nc__hv_undefine(virDomainPtr dom, GError **err);
 /* Defines (or redefines) a domain from @xml; on failure @err says
  * "cannot @what" with libvirt's reason. */
 int nc__hv_define(NcHv *hv, const char *xml, const char *what, GError **err);
+/* Creates and starts a domain from @xml with no lasting definition: it
+ * is gone once it stops, unless defined before. */
+int nc__hv_create_transient(NcHv *hv, const char *xml, const char *what, GError **err);
 
 /* block storage and snapshots on QEMU hosts (hv_storage.c) */
 int nc__hv_storage_open(NcHv *hv, GError **err);

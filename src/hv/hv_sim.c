@@ -9,6 +9,11 @@
  * test driver parses a definition at define and copies it (format and
  * parse again) at start; with a real guest's devices that was three
  * quarters of a simulated host's work.
+ *
+ * So a launch creates its domain running and transient, one parse: half
+ * of libvirt's cost (bench/sim_launch.c).  A stop, which would make a
+ * transient domain vanish, first gives it its lasting definition, from
+ * its own XML; from there on it is defined like any other.
  */
 #include "hv_priv.h"
 #include "conf/domain.h"
@@ -88,10 +93,60 @@ nc_hv_sim_prepare(NcHv *hv, const NcVmSpec *spec, bool start, GError **err)
     }
     if (!existing) {
         g_autofree char *xml = nc_hv_sim_xml(hv, spec);
+        if (start)
+            return nc__hv_create_transient(hv, xml, "start the simulated VM", err);
         if (nc__hv_define(hv, xml, "define the simulated VM", err) < 0)
             return -1;
     }
     return start ? nc__hv_generic_start(hv, spec->id, err) : 0;
+}
+
+/* Gives a domain launched transient its lasting definition, so that it
+ * stays defined when it stops. */
+static int
+nc_hv_sim_persist(NcHv *hv, const char *id, GError **err)
+{
+    GError *local = NULL;
+    g_autoptr(virDomain) dom = nc__hv_lookup(hv, id, &local);
+    if (!dom) {
+        if (local) {
+            g_propagate_error(err, local);
+            return -1;
+        }
+        return 0;
+    }
+    if (virDomainIsPersistent(dom) != 0)
+        return 0;
+    g_autofree char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    if (!xml) {
+        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot read the simulated VM's definition");
+        return -1;
+    }
+    return nc__hv_define(hv, xml, "define the simulated VM", err);
+}
+
+static int
+nc_hv_sim_stop(NcHv *hv, const char *id, int timeout_s, GError **err)
+{
+    if (nc_hv_sim_persist(hv, id, err) < 0)
+        return -1;
+    return nc__hv_generic_stop(hv, id, timeout_s, err);
+}
+
+static int
+nc_hv_sim_force_stop(NcHv *hv, const char *id, GError **err)
+{
+    if (nc_hv_sim_persist(hv, id, err) < 0)
+        return -1;
+    return nc__hv_generic_force_stop(hv, id, err);
+}
+
+static int
+nc_hv_sim_reboot(NcHv *hv, const char *id, int timeout_s, GError **err)
+{
+    if (nc_hv_sim_persist(hv, id, err) < 0)
+        return -1;
+    return nc__hv_generic_reboot(hv, id, timeout_s, err);
 }
 
 static int
@@ -206,9 +261,9 @@ const NcHvDriver nc_hv_sim_driver = {
     .vm_ensure = nc_hv_sim_ensure,
     .vm_launch = nc_hv_sim_launch,
     .vm_start = nc__hv_generic_start,
-    .vm_stop = nc__hv_generic_stop,
-    .vm_force_stop = nc__hv_generic_force_stop,
-    .vm_reboot = nc__hv_generic_reboot,
+    .vm_stop = nc_hv_sim_stop,
+    .vm_force_stop = nc_hv_sim_force_stop,
+    .vm_reboot = nc_hv_sim_reboot,
     .vm_delete = nc_hv_sim_delete,
     .vm_resize = nc_hv_sim_resize,
     .vm_state = nc__hv_generic_state,

@@ -1,6 +1,10 @@
 """The scheduler on many hosts: simulated hosts (libvirt's test driver) in
 a worker process beside the central node, sharing its store."""
+import glob
+import json
+import os
 import threading
+import time
 
 import pytest
 
@@ -147,6 +151,50 @@ def test_count_respects_the_project_quota():
     finally:
         w.stop()
         c.destroy()
+
+
+def sim_domain_states(cloud):
+    """{vm id: state}, from the simulated hosts' own domain lists."""
+    out = {}
+    for path in glob.glob(os.path.join(cloud.sim.state, "sim", "*.domains.json")):
+        try:
+            with open(path) as f:
+                doms = json.load(f)
+        except (OSError, ValueError):
+            continue
+        out.update({d["id"]: d["state"] for d in doms})
+    return out
+
+
+def test_simulated_vm_stays_defined_when_stopped(sim_cloud):
+    """A simulated host starts its domains transient (one parse in libvirt's
+    test driver); a stop must first define them, or they would vanish."""
+    for v in sim_cloud.get("/v1/vms")["vms"]:
+        sim_cloud.delete_vm(v["id"], wait=False)
+    wait_for("an empty cloud", lambda: sim_cloud.get("/v1/vms")["vms"] == [], 60)
+    status, op = create(sim_cloud, "pausable")
+    assert status == 202, op
+    vm_id = op["target"]["id"]
+    assert sim_cloud.wait_op(op)["status"] == "succeeded"
+    wait_for("the domain running", lambda: sim_domain_states(sim_cloud).get(vm_id) == "running", 30)
+    for action in ("stop", "start", "force-stop", "start", "reboot"):
+        sim_cloud.action(vm_id, action)
+        want = "stopped" if action.endswith("stop") else "running"
+        wait_for(f"the domain {want} after {action}",
+                 lambda: sim_domain_states(sim_cloud).get(vm_id) == want, 30)
+        assert sim_cloud.vm(vm_id)["state"] == want
+    # heartbeats come each second: the stopped domain stays as it is
+    sim_cloud.action(vm_id, "stop")
+    time.sleep(3)
+    assert sim_domain_states(sim_cloud).get(vm_id) == "stopped"
+    assert sim_cloud.vm(vm_id)["state"] == "stopped"
+    # and no repair was needed on the way: a domain that vanished at a stop
+    # would have been defined again by the reconciler (vm.define)
+    kinds = [o["kind"] for o in sim_cloud.get(f"/v1/operations?target={vm_id}")["operations"]]
+    assert sorted(set(kinds)) == ["vm.create", "vm.force-stop", "vm.reboot", "vm.start",
+                                  "vm.stop"], kinds
+    sim_cloud.delete_vm(vm_id)
+    wait_for("the domain gone", lambda: vm_id not in sim_domain_states(sim_cloud), 30)
 
 
 def test_silent_host_goes_down_and_comes_back(sim_cloud):
