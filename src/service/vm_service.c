@@ -92,14 +92,30 @@ nc_vm_json(NcCentral *c, const NcVm *vm)
 }
 
 static int
+nc_vm_event_of(NcCentral *c, const char *type, const char *project, const char *id,
+               const char *name, NcVmState state, const char *host, const char *error,
+               GError **err)
+{
+    return nc__central_event(c, project, type, "vm", id,
+                             json_pack("{s:s, s:s, s:o, s:o}", "name", name,
+                                       "state", nc_vm_state_name(state),
+                                       "host", nc_json_string_or_null(host),
+                                       "error", nc_json_string_or_null(error)),
+                             err);
+}
+
+static int
 nc_vm_event(NcCentral *c, const NcVm *vm, const char *type, GError **err)
 {
-    return nc__central_event(c, vm->spec->project, type, "vm", vm->spec->id,
-                             json_pack("{s:s, s:s, s:o, s:o}", "name", vm->spec->name,
-                                       "state", nc_vm_state_name(vm->state),
-                                       "host", nc_json_string_or_null(vm->host_name ? vm->host_name : vm->host),
-                                       "error", nc_json_string_or_null(vm->error)),
-                             err);
+    return nc_vm_event_of(c, type, vm->spec->project, vm->spec->id, vm->spec->name, vm->state,
+                          vm->host_name ? vm->host_name : vm->host, vm->error, err);
+}
+
+static int
+nc_vm_status_event(NcCentral *c, const NcVmStatus *s, GError **err)
+{
+    return nc_vm_event_of(c, "vm.state", s->project, s->id, s->name, s->state,
+                          s->host_name ? s->host_name : s->host, s->error, err);
 }
 
 static int
@@ -762,7 +778,7 @@ nc__vm_apply_started(NcCentral *c, json_t *msg, GError **err)
         return -1;
     if (g_strcmp0(op->kind, "vm.create") != 0)
         return 0;
-    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, op->target_id, &local);
+    g_autoptr(NcVmStatus) vm = nc_store_vm_status_get(c->store, op->target_id, &local);
     if (!vm) {
         g_clear_error(&local);
         return 0;
@@ -770,7 +786,8 @@ nc__vm_apply_started(NcCentral *c, json_t *msg, GError **err)
     if (vm->state != NC_VM_SCHEDULED)
         return 0;
     vm->state = NC_VM_BUILDING;
-    return nc_store_vm_update(c->store, vm, err) < 0 ? -1 : nc_vm_event(c, vm, "vm.state", err);
+    return nc_store_vm_status_update(c->store, vm, err) < 0 ? -1
+                                                           : nc_vm_status_event(c, vm, err);
 }
 
 static NcVmState
@@ -809,6 +826,42 @@ nc_vm_revert_resize(NcCentral *c, NcVm *vm, const NcOperation *op, GError **err)
     vm->spec->memory_mib = om;
     vm->spec->cpu_priority = (int)nc_json_int(old, "cpu_priority", vm->spec->cpu_priority);
     return 0;
+}
+
+/* The result of an operation that changes only the VM's status: every
+ * kind but a delete and a resize. */
+static int
+nc_vm_apply_status_result(NcCentral *c, const NcOperation *op, const char *observed, bool ok,
+                          const char *emsg, GError **err)
+{
+    GError *local = NULL;
+    const char *kind = op->kind;
+    g_autoptr(NcVmStatus) vm = nc_store_vm_status_get(c->store, op->target_id, &local);
+    if (!vm) {
+        g_clear_error(&local);
+        return 0;
+    }
+    if (g_strcmp0(vm->op, op->id) != 0) {
+        /* superseded by a later operation (a force-stop or a delete):
+         * that one decides the VM's state */
+        return 0;
+    }
+    if (strcmp(kind, "vm.stop") == 0 || strcmp(kind, "vm.force-stop") == 0 ||
+        strcmp(kind, "vm.define") == 0) {
+        vm->state = ok ? NC_VM_STOPPED : nc_vm_observed(observed, NC_VM_ERROR);
+    } else {
+        /* create (which may leave the VM stopped when asked), start, reboot */
+        vm->state = ok ? nc_vm_observed(observed, NC_VM_RUNNING)
+                       : strcmp(kind, "vm.create") == 0 ? NC_VM_ERROR
+                       : nc_vm_observed(observed, NC_VM_ERROR);
+    }
+    g_free(vm->error);
+    vm->error = ok ? NULL : g_strdup_printf("%s failed: %s", kind + 3,
+                                            emsg ? emsg : "unknown error");
+    g_clear_pointer(&vm->op, g_free);
+    if (nc_store_vm_status_update(c->store, vm, err) < 0)
+        return -1;
+    return nc_vm_status_event(c, vm, err);
 }
 
 int
@@ -850,12 +903,14 @@ nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err)
     if (g_strcmp0(op->target_kind, "port") == 0)
         return nc__port_apply_result(c, op, ok, emsg, err);
 
+    const char *kind = op->kind;
+    if (strcmp(kind, "vm.delete") != 0 && strcmp(kind, "vm.resize") != 0)
+        return nc_vm_apply_status_result(c, op, observed, ok, emsg, err);
     g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, op->target_id, &local);
     if (!vm) {
         g_clear_error(&local);
         return 0;
     }
-    const char *kind = op->kind;
     if (strcmp(kind, "vm.delete") == 0) {
         if (ok) {
             NcVmSpec *s = vm->spec;
@@ -876,18 +931,11 @@ nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err)
         /* superseded by a later operation (a force-stop or a delete):
          * that one decides the VM's state */
         return 0;
-    } else if (strcmp(kind, "vm.resize") == 0) {
+    } else {
+        /* a resize */
         if (!ok && nc_vm_revert_resize(c, vm, op, err) < 0)
             return -1;
         vm->state = nc_vm_observed(observed, vm->state);
-    } else if (strcmp(kind, "vm.stop") == 0 || strcmp(kind, "vm.force-stop") == 0 ||
-               strcmp(kind, "vm.define") == 0) {
-        vm->state = ok ? NC_VM_STOPPED : nc_vm_observed(observed, NC_VM_ERROR);
-    } else {
-        /* create (which may leave the VM stopped when asked), start, reboot */
-        vm->state = ok ? nc_vm_observed(observed, NC_VM_RUNNING)
-                       : strcmp(kind, "vm.create") == 0 ? NC_VM_ERROR
-                       : nc_vm_observed(observed, NC_VM_ERROR);
     }
     g_free(vm->error);
     vm->error = ok ? NULL : g_strdup_printf("%s failed: %s", kind + 3,
@@ -902,7 +950,10 @@ int
 nc__vm_apply_state(NcCentral *c, json_t *msg, GError **err)
 {
     GError *local = NULL;
-    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, nc_json_str(msg, "vm"), &local);
+    const char *vm_id = nc_json_str(msg, "vm");
+    if (!vm_id || !nc_uuid_is_valid(vm_id))
+        return 0;
+    g_autoptr(NcVmStatus) vm = nc_store_vm_status_get(c->store, vm_id, &local);
     if (!vm) {
         g_clear_error(&local);
         return 0;
@@ -928,9 +979,9 @@ nc__vm_apply_state(NcCentral *c, json_t *msg, GError **err)
         vm->desired = g_strdup("stopped");
     }
     vm->state = next;
-    if (nc_store_vm_update(c->store, vm, err) < 0)
+    if (nc_store_vm_status_update(c->store, vm, err) < 0)
         return -1;
-    return nc_vm_event(c, vm, "vm.state", err);
+    return nc_vm_status_event(c, vm, err);
 }
 
 /* ---- operations ---- */

@@ -285,6 +285,71 @@ nc_store_vm_update(NcStore *st, NcVm *vm, GError **err)
     return 0;
 }
 
+void
+nc_vm_status_free(NcVmStatus *s)
+{
+    if (!s)
+        return;
+    g_free(s->id);
+    g_free(s->project);
+    g_free(s->name);
+    g_free(s->desired);
+    g_free(s->host);
+    g_free(s->host_name);
+    g_free(s->error);
+    g_free(s->op);
+    g_free(s);
+}
+
+NcVmStatus *
+nc_store_vm_status_get(NcStore *st, const char *id, GError **err)
+{
+    g_autoptr(NcRows) r = nc_store_query(st, err,
+                                         "SELECT v.id, v.project, v.name, v.state, v.desired,"
+                                         " v.host, h.name, v.error, v.op" NC_VM_FROM
+                                         "WHERE v.id = $1", NC_TEXT(id), NC_END);
+    if (!r)
+        return NULL;
+    GError *local = NULL;
+    if (!nc_rows_next(r, &local)) {
+        if (!local)
+            nc_error_set(&local, NC_ERR_NOT_FOUND, "no VM '%.64s'", id);
+        g_propagate_error(err, local);
+        return NULL;
+    }
+    NcVmStatus *s = g_new0(NcVmStatus, 1);
+    s->id = nc_rows_dup(r, 0);
+    s->project = nc_rows_dup(r, 1);
+    s->name = nc_rows_dup(r, 2);
+    s->state = nc_vm_state_from_name(nc_rows_text(r, 3));
+    if (s->state == NC_VM_STATE_MAX)
+        s->state = NC_VM_ERROR;
+    s->desired = nc_rows_dup(r, 4);
+    s->host = nc_rows_dup(r, 5);
+    s->host_name = nc_rows_dup(r, 6);
+    s->error = nc_rows_dup(r, 7);
+    s->op = nc_rows_dup(r, 8);
+    return s;
+}
+
+int
+nc_store_vm_status_update(NcStore *st, const NcVmStatus *s, GError **err)
+{
+    int64_t n = nc_store_exec(st, err,
+                              "UPDATE vms SET state = $2, desired = $3, error = $4, op = $5,"
+                              " updated_at = $6 WHERE id = $1",
+                              NC_TEXT(s->id), NC_TEXT(nc_vm_state_name(s->state)),
+                              NC_TEXT(s->desired), NC_TEXT(s->error), NC_TEXT(s->op),
+                              NC_INT(nc_now_ms()), NC_END);
+    if (n < 0)
+        return -1;
+    if (n == 0) {
+        nc_error_set(err, NC_ERR_NOT_FOUND, "no VM '%s'", s->id);
+        return -1;
+    }
+    return 0;
+}
+
 int
 nc_store_vm_delete(NcStore *st, const char *id, GError **err)
 {

@@ -248,6 +248,51 @@ test_vm_expiry(Fixture *f, gconstpointer data)
     g_assert_cmpuint(two->len, ==, 2);
 }
 
+/* A VM's status is read and written without its spec. */
+static void
+test_vm_status(Fixture *f, gconstpointer data)
+{
+    add_host(f->st, "h1", "one", 4);
+    g_autoptr(NcVm) vm = make_vm("admin", "web", "h1");
+    vm->spec->vcpus = 3;
+    vm->op = g_strdup("op-1");
+    g_assert_cmpint(nc_store_vm_insert(f->st, vm, NULL), ==, 0);
+
+    g_autoptr(GError) err = NULL;
+    g_autoptr(NcVmStatus) s = nc_store_vm_status_get(f->st, vm->spec->id, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(s->id, ==, vm->spec->id);
+    g_assert_cmpstr(s->project, ==, "admin");
+    g_assert_cmpstr(s->name, ==, "web");
+    g_assert_cmpint(s->state, ==, vm->state);
+    g_assert_cmpstr(s->host, ==, "h1");
+    g_assert_cmpstr(s->host_name, ==, "one");
+    g_assert_cmpstr(s->op, ==, "op-1");
+    g_assert_null(s->error);
+
+    s->state = NC_VM_ERROR;
+    s->error = g_strdup("start failed: no");
+    g_clear_pointer(&s->op, g_free);
+    g_free(s->desired);
+    s->desired = g_strdup("stopped");
+    g_assert_cmpint(nc_store_vm_status_update(f->st, s, &err), ==, 0);
+    g_autoptr(NcVm) again = nc_store_vm_get(f->st, NULL, vm->spec->id, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(again->state, ==, NC_VM_ERROR);
+    g_assert_cmpstr(again->error, ==, "start failed: no");
+    g_assert_cmpstr(again->desired, ==, "stopped");
+    g_assert_null(again->op);
+    g_assert_cmpint(again->spec->vcpus, ==, 3);          /* the spec is untouched */
+    g_assert_cmpint(again->updated_at, >=, vm->updated_at);
+
+    g_assert_cmpint(nc_store_vm_delete(f->st, vm->spec->id, NULL), ==, 0);
+    g_assert_null(nc_store_vm_status_get(f->st, vm->spec->id, &err));
+    g_assert_cmpint(nc_error_code(err), ==, NC_ERR_NOT_FOUND);
+    g_clear_error(&err);
+    g_assert_cmpint(nc_store_vm_status_update(f->st, s, &err), ==, -1);
+    g_assert_cmpint(nc_error_code(err), ==, NC_ERR_NOT_FOUND);
+}
+
 /* The count the quota check reads is kept with the project (schema 6). */
 static void
 test_vm_count(Fixture *f, gconstpointer data)
@@ -977,6 +1022,7 @@ main(int argc, char **argv)
         ADD("vms", test_vms);
         ADD("vm-expiry", test_vm_expiry);
         ADD("vm-count", test_vm_count);
+        ADD("vm-status", test_vm_status);
         ADD("hosts", test_hosts);
         ADD("claim-race", test_claim_race);
         ADD("claim-race-connections", test_claim_race_connections);
