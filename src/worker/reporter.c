@@ -22,6 +22,17 @@ struct NcReporter {
     GPtrArray *pending;    /* NcReport, waiting for the next send */
     bool sending;          /* a caller is sending for everyone */
     gint stopping;
+    /* reports sent later unless withdrawn (nc_reporter_send_later) */
+    GQueue later;          /* NcReporterLater, by due time */
+    GCond later_cond;      /* one was queued, or the reporter closes */
+    GThread *later_thread; /* started with the first */
+    bool closing;
+};
+
+struct NcReporterLater {
+    gint refs;             /* the caller's, and the queue's while queued */
+    json_t *report;
+    int64_t due_us;        /* monotonic */
 };
 
 NcReporter *
@@ -32,7 +43,18 @@ nc_reporter_new(NcBus *bus)
     g_mutex_init(&r->lock);
     g_cond_init(&r->cond);
     r->pending = g_ptr_array_new();
+    g_queue_init(&r->later);
+    g_cond_init(&r->later_cond);
     return r;
+}
+
+static void
+nc_reporter_later_unref(NcReporterLater *l)
+{
+    if (l && g_atomic_int_dec_and_test(&l->refs)) {
+        json_decref(l->report);
+        g_free(l);
+    }
 }
 
 void
@@ -47,10 +69,19 @@ nc_reporter_free(NcReporter *r)
 {
     if (!r)
         return;
+    g_mutex_lock(&r->lock);
+    r->closing = true;
+    g_cond_broadcast(&r->later_cond);
+    g_mutex_unlock(&r->lock);
+    if (r->later_thread)
+        g_thread_join(r->later_thread);
+    /* what was still to go later is dropped, as a stopping process drops it */
+    g_queue_clear_full(&r->later, (GDestroyNotify)nc_reporter_later_unref);
     g_assert(r->pending->len == 0 && !r->sending);
     g_ptr_array_unref(r->pending);
     g_mutex_clear(&r->lock);
     g_cond_clear(&r->cond);
+    g_cond_clear(&r->later_cond);
     g_free(r);
 }
 
@@ -165,4 +196,76 @@ nc_reporter_send(NcReporter *r, json_t *report, bool must)
     g_mutex_unlock(&r->lock);
     g_free(mine.text);
     return mine.rc;
+}
+
+/* ---- reports that go only if not withdrawn in time ---- */
+
+static gint
+nc_reporter_later_cmp(gconstpointer a, gconstpointer b, gpointer data)
+{
+    const NcReporterLater *x = a, *y = b;
+    return (x->due_us > y->due_us) - (x->due_us < y->due_us);
+}
+
+/* Sends, together, the queued reports that are due. */
+static gpointer
+nc_reporter_later_run(gpointer data)
+{
+    NcReporter *r = data;
+    g_mutex_lock(&r->lock);
+    while (!r->closing) {
+        NcReporterLater *head = g_queue_peek_head(&r->later);
+        if (!head) {
+            g_cond_wait(&r->later_cond, &r->lock);
+            continue;
+        }
+        if (head->due_us > g_get_monotonic_time()) {
+            g_cond_wait_until(&r->later_cond, &r->lock, head->due_us);
+            continue;
+        }
+        json_t *due = json_array();
+        g_autoptr(GPtrArray) taken = g_ptr_array_new_with_free_func(
+            (GDestroyNotify)nc_reporter_later_unref);
+        int64_t now = g_get_monotonic_time();
+        while ((head = g_queue_peek_head(&r->later)) && head->due_us <= now &&
+               json_array_size(due) < NC_REPORTER_MAX_BATCH) {
+            g_queue_pop_head(&r->later);
+            json_array_append(due, head->report);
+            g_ptr_array_add(taken, head);   /* the queue's reference */
+        }
+        g_mutex_unlock(&r->lock);
+        nc_reporter_send(r, json_pack("{s:s, s:o}", "type", "batch", "reports", due), false);
+        g_ptr_array_set_size(taken, 0);
+        g_mutex_lock(&r->lock);
+    }
+    g_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+NcReporterLater *
+nc_reporter_send_later(NcReporter *r, json_t *report, int delay_ms)
+{
+    NcReporterLater *l = g_new0(NcReporterLater, 1);
+    l->refs = 2;
+    l->report = report;
+    l->due_us = g_get_monotonic_time() + (int64_t)MAX(delay_ms, 0) * 1000;
+    g_mutex_lock(&r->lock);
+    if (!r->later_thread)
+        r->later_thread = g_thread_new("nc-report-later", nc_reporter_later_run, r);
+    g_queue_insert_sorted(&r->later, l, nc_reporter_later_cmp, NULL);
+    g_cond_broadcast(&r->later_cond);
+    g_mutex_unlock(&r->lock);
+    return l;
+}
+
+void
+nc_reporter_withdraw(NcReporter *r, NcReporterLater *l)
+{
+    if (!l)
+        return;
+    g_mutex_lock(&r->lock);
+    if (g_queue_remove(&r->later, l))
+        nc_reporter_later_unref(l);   /* the queue's reference: it never goes */
+    g_mutex_unlock(&r->lock);
+    nc_reporter_later_unref(l);
 }

@@ -45,3 +45,29 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcReporter, nc_reporter_free)
  * (a message over the bus's size limit is not tried again).
  */
 int nc_reporter_send(NcReporter *r, json_t *report, bool must);
+
+/* A report that goes only if it is not withdrawn first. */
+typedef struct NcReporterLater NcReporterLater;
+
+/**
+ * nc_reporter_send_later:
+ * @r: the reporter
+ * @report: (transfer full): a JSON object with a "type"
+ * @delay_ms: how long it waits for nc_reporter_withdraw()
+ *
+ * Queues @report to be sent (as nc_reporter_send() with @must false) once
+ * @delay_ms have passed, unless it is withdrawn before.  Reports that fall
+ * due together leave in one message.  A command's start report is news
+ * only when its result is not right behind it: a simulated create is done
+ * in a millisecond, and a start report for each was a third of what the
+ * central node applied.  A report already on its way when withdrawn still
+ * arrives; the central node ignores a start after its command's result.
+ *
+ * Returns: (transfer full): the handle, for nc_reporter_withdraw() (once,
+ * before the reporter is freed; reports still queued then are dropped).
+ */
+NcReporterLater *nc_reporter_send_later(NcReporter *r, json_t *report, int delay_ms);
+
+/* Withdraws @l (NULL is allowed) unless it was sent already, and frees the
+ * handle. */
+void nc_reporter_withdraw(NcReporter *r, NcReporterLater *l);

@@ -60,7 +60,13 @@ typedef struct {
     json_t *cmd;
     NcMessage *msg;         /* when alone */
     NcWorkerBatch *batch;   /* when part of a batch */
+    NcReporterLater *started;  /* its start report, unless it is done first */
 } NcWorkerJob;
+
+/* A command still running this long after it arrived has its start
+ * reported (op.started: the operation is running, a new VM is building);
+ * one done before says so in its result alone. */
+#define NC_WORKER_STARTED_AFTER_MS 200
 
 /* A poison pill for lanes. */
 static NcWorkerJob nc_worker_stop_job;
@@ -401,14 +407,12 @@ nc_worker_handle(NcWorker *w, NcWorkerJob *job)
     g_autoptr(GError) err = NULL;
     const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
 
-    /* a batch's start reports left together from the dispatcher */
-    json_t *started = job->batch ? NULL : nc_worker_started(w, cmd);
-    if (started)
-        nc_worker_publish(w, started);
     int64_t t0 = nc_mono_us();
     g_autoptr(json_t) data = NULL;
     int rc = nc_worker_execute(w, cmd, &data, &err);
     g_atomic_int_inc(&w->domains_gen);
+    /* done: a start report still waiting would tell nothing new */
+    nc_reporter_withdraw(w->reporter, g_steal_pointer(&job->started));
     nc_log_debug("%s %s (op %s, delivery %d): %.1f ms", nc_json_str(cmd, "kind"), vm_id,
                  nc_json_str(cmd, "op"), msg->attempts,
                  (double)(nc_mono_us() - t0) / 1000.0);
@@ -449,6 +453,7 @@ nc_worker_job_free(NcWorker *w, NcWorkerJob *job, bool ran)
     } else if (!job->batch) {
         nc_message_free(job->msg);
     }
+    nc_reporter_withdraw(w->reporter, job->started);
     json_decref(job->cmd);
     g_free(job);
 }
@@ -485,6 +490,9 @@ nc_worker_push(NcWorker *w, json_t *cmd, NcMessage *msg, NcWorkerBatch *batch)
     job->cmd = cmd;
     job->msg = msg;
     job->batch = batch;
+    json_t *started = nc_worker_started(w, cmd);
+    if (started)
+        job->started = nc_reporter_send_later(w->reporter, started, NC_WORKER_STARTED_AFTER_MS);
     g_async_queue_push(w->queues[nc_worker_lane_of(w, cmd)], job);
 }
 
@@ -517,16 +525,6 @@ nc_worker_dispatch_one(NcWorker *w, NcMessage *msg)
     g_mutex_init(&b->lock);
     b->pending = (int)json_array_size(cmds);
     b->results = json_array();
-    json_t *started = json_array();
-    json_array_foreach(cmds, i, one) {
-        json_t *rep = json_is_object(one) ? nc_worker_started(w, one) : NULL;
-        if (rep)
-            json_array_append_new(started, rep);
-    }
-    if (json_array_size(started) > 0)
-        nc_worker_publish(w, json_pack("{s:s, s:o}", "type", "batch", "reports", started));
-    else
-        json_decref(started);
     json_array_foreach(cmds, i, one)
         nc_worker_push(w, json_is_object(one) ? json_incref(one) : json_object(), NULL, b);
     json_decref(cmd);

@@ -10,7 +10,8 @@
  * the workers of a process, may travel as one {"type": "batch", "reports":
  * [...]}, see reporter.h):
  *   {"type": "heartbeat", "host": {...}, "domains": [...], "time": ms}
- *   {"type": "op.started", "op": id, "vm": id, "host": id}
+ *   {"type": "op.started", "op": id, "vm": id, "host": id}  (only for a
+ *    command not done 200 ms after it arrived; its result says the rest)
  *   {"type": "op.result", "op": id, "vm": id, "kind": k, "ok": bool,
  *    "error": {"code", "message"}, "state": s, "host": id}
  *   {"type": "vm.state", "vm": id, "state": s, "host": id}

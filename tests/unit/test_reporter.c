@@ -150,6 +150,37 @@ test_size_limit(Fixture *f, gconstpointer data)
     g_assert_cmpint(messages, >=, THREADS * 20 / 5);
 }
 
+/* A report sent later goes once it is due, unless it was withdrawn. */
+static void
+test_later(Fixture *f, gconstpointer data)
+{
+    NcReporterLater *slow = nc_reporter_send_later(
+        f->rep, json_pack("{s:s, s:i, s:i}", "type", "op.started", "k", 1, "i", 1), 60000);
+    NcReporterLater *soon = nc_reporter_send_later(
+        f->rep, json_pack("{s:s, s:i, s:i}", "type", "op.started", "k", 2, "i", 2), 50);
+    NcReporterLater *gone = nc_reporter_send_later(
+        f->rep, json_pack("{s:s, s:i, s:i}", "type", "op.started", "k", 3, "i", 3), 60000);
+    nc_reporter_withdraw(f->rep, gone);
+    /* the one due soon comes; the others do not */
+    g_autoptr(GHashTable) seen = NULL;
+    for (int tries = 0; tries < 100; tries++) {
+        int messages = 0;
+        g_clear_pointer(&seen, g_hash_table_unref);
+        seen = drain(f, &messages);
+        if (messages > 0)
+            break;
+    }
+    g_assert_cmpuint(g_hash_table_size(seen), ==, 1);
+    g_assert_true(g_hash_table_contains(seen, "2/2"));
+    /* withdrawing one already sent only frees the handle */
+    nc_reporter_withdraw(f->rep, soon);
+    nc_reporter_withdraw(f->rep, slow);
+    nc_reporter_withdraw(f->rep, NULL);
+    int messages = 0;
+    g_autoptr(GHashTable) after = drain(f, &messages);
+    g_assert_cmpint(messages, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -157,5 +188,6 @@ main(int argc, char **argv)
     g_test_add("/reporter/together-and-once", Fixture, NULL, setup, test_together_and_once,
                teardown);
     g_test_add("/reporter/size-limit", Fixture, NULL, setup, test_size_limit, teardown);
+    g_test_add("/reporter/later", Fixture, NULL, setup, test_later, teardown);
     return g_test_run();
 }
