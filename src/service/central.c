@@ -300,6 +300,26 @@ nc__central_touch_host(NcCentral *c, const char *host_id)
     g_mutex_unlock(&c->sched_lock);
 }
 
+/* Call with sched_lock held. */
+static void
+nc_central_index_set(NcCentral *c, const NcHost *h)
+{
+    NcSchedSlot s = {
+        nc_host_limit_vcpus(h), nc_host_limit_memory_mib(h), nc_host_limit_disk_gib(h),
+        h->alloc_vcpus, h->alloc_memory_mib, h->alloc_disk_gib,
+        g_strcmp0(h->state, "up") == 0,
+    };
+    nc_sched_index_set(c->index, h->id, &s);
+}
+
+void
+nc__central_index_host(NcCentral *c, const NcHost *h)
+{
+    g_mutex_lock(&c->sched_lock);
+    nc_central_index_set(c, h);
+    g_mutex_unlock(&c->sched_lock);
+}
+
 void
 nc__central_sync_hosts(NcCentral *c)
 {
@@ -316,12 +336,7 @@ nc__central_sync_hosts(NcCentral *c)
         g_autoptr(NcHost) h = nc_store_host_get(c->store, key, &local);
         g_mutex_lock(&c->sched_lock);
         if (h) {
-            NcSchedSlot s = {
-                nc_host_limit_vcpus(h), nc_host_limit_memory_mib(h), nc_host_limit_disk_gib(h),
-                h->alloc_vcpus, h->alloc_memory_mib, h->alloc_disk_gib,
-                g_strcmp0(h->state, "up") == 0,
-            };
-            nc_sched_index_set(c->index, h->id, &s);
+            nc_central_index_set(c, h);
         } else if (nc_error_code(local) == NC_ERR_NOT_FOUND) {
             nc_sched_index_remove(c->index, key);
         } else {

@@ -83,6 +83,11 @@ void nc__central_touch_host(NcCentral *c, const char *host_id);
  * call after a commit or a rollback. */
 void nc__central_sync_hosts(NcCentral *c);
 
+/* Puts @h, just read in the current transaction, into the scheduler's
+ * index (instead of touching it, which reads it again at the next sync);
+ * a rollback must still touch it. */
+void nc__central_index_host(NcCentral *c, const NcHost *h);
+
 /* VMs (vm_service.c): the image of a spec in reach of @project, with the
  * disk size filled in; and a create inside the caller's transaction, on
  * @forced_host when a reservation held the room there.  Steals @spec. */

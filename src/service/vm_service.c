@@ -204,8 +204,10 @@ nc_vm_place(NcCentral *c, NcVm *vm, GHashTable *shared_ex, GError **err)
         int rc = nc_store_host_claim(c->store, key, req.vcpus, req.memory_mib, req.disk_gib, err);
         if (rc < 0)
             return -1;
-        nc__central_touch_host(c, key);
+        if (rc == 0)
+            nc__central_touch_host(c, key);
         if (rc == 1 && !nc__vm_fits_ahead(c, key, s, err)) {
+            nc__central_touch_host(c, key);
             /* room now, but a reservation needs it during the VM's life */
             if (err && *err)
                 return -1;
@@ -225,6 +227,9 @@ nc_vm_place(NcCentral *c, NcVm *vm, GHashTable *shared_ex, GError **err)
         g_autoptr(NcHost) h = nc_store_host_get(c->store, key, err);
         if (!h)
             return -1;
+        /* the index learns the claim from this row; a rollback of the
+         * request touches the VMs' hosts again */
+        nc__central_index_host(c, h);
         vm->host = g_strdup(h->id);
         vm->host_name = g_strdup(h->name);
         vm->placement = g_strdup_printf(
@@ -385,8 +390,11 @@ nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced
         nc__op_submit(c, op, vm->host,
                       nc__vm_command("vm.create", op->id, vm->spec, img,
                                      json_pack("{s:b}", "start", start)), err) < 0 ||
-        nc_vm_event(c, vm, "vm.created", err) < 0)
+        nc_vm_event(c, vm, "vm.created", err) < 0) {
+        /* the index counts the claim; the caller's rollback undoes it */
+        nc__central_touch_host(c, vm->host);
         return NULL;
+    }
     return nc_op_to_api_json(op);
 }
 

@@ -29,10 +29,16 @@ struct NcReporter {
     bool closing;
 };
 
+/* how much later than due a report may leave: one wake-up for many */
+#define NC_REPORTER_LATER_SLACK_US (50 * 1000)
+
 struct NcReporterLater {
     gint refs;             /* the caller's, and the queue's while queued */
     json_t *report;
     int64_t due_us;        /* monotonic */
+    bool withdrawn;        /* under the reporter's lock: left in the queue,
+                            * skipped when due (a removal would be a walk
+                            * through thousands of commands in flight) */
 };
 
 NcReporter *
@@ -220,7 +226,9 @@ nc_reporter_later_run(gpointer data)
             continue;
         }
         if (head->due_us > g_get_monotonic_time()) {
-            g_cond_wait_until(&r->later_cond, &r->lock, head->due_us);
+            /* a little past it, so that those due just after go along
+             * (and most are withdrawn by then) */
+            g_cond_wait_until(&r->later_cond, &r->lock, head->due_us + NC_REPORTER_LATER_SLACK_US);
             continue;
         }
         json_t *due = json_array();
@@ -230,11 +238,15 @@ nc_reporter_later_run(gpointer data)
         while ((head = g_queue_peek_head(&r->later)) && head->due_us <= now &&
                json_array_size(due) < NC_REPORTER_MAX_BATCH) {
             g_queue_pop_head(&r->later);
-            json_array_append(due, head->report);
+            if (!head->withdrawn)
+                json_array_append(due, head->report);
             g_ptr_array_add(taken, head);   /* the queue's reference */
         }
         g_mutex_unlock(&r->lock);
-        nc_reporter_send(r, json_pack("{s:s, s:o}", "type", "batch", "reports", due), false);
+        if (json_array_size(due) > 0)
+            nc_reporter_send(r, json_pack("{s:s, s:o}", "type", "batch", "reports", due), false);
+        else
+            json_decref(due);
         g_ptr_array_set_size(taken, 0);
         g_mutex_lock(&r->lock);
     }
@@ -252,8 +264,16 @@ nc_reporter_send_later(NcReporter *r, json_t *report, int delay_ms)
     g_mutex_lock(&r->lock);
     if (!r->later_thread)
         r->later_thread = g_thread_new("nc-report-later", nc_reporter_later_run, r);
-    g_queue_insert_sorted(&r->later, l, nc_reporter_later_cmp, NULL);
-    g_cond_broadcast(&r->later_cond);
+    NcReporterLater *tail = g_queue_peek_tail(&r->later);
+    bool first = tail == NULL;
+    /* with one delay for all, the newest is due last: no walk */
+    if (!tail || tail->due_us <= l->due_us)
+        g_queue_push_tail(&r->later, l);
+    else
+        g_queue_insert_sorted(&r->later, l, nc_reporter_later_cmp, NULL);
+    /* the thread sleeps until its head is due: only a new head wakes it */
+    if (first || g_queue_peek_head(&r->later) == l)
+        g_cond_broadcast(&r->later_cond);
     g_mutex_unlock(&r->lock);
     return l;
 }
@@ -264,8 +284,7 @@ nc_reporter_withdraw(NcReporter *r, NcReporterLater *l)
     if (!l)
         return;
     g_mutex_lock(&r->lock);
-    if (g_queue_remove(&r->later, l))
-        nc_reporter_later_unref(l);   /* the queue's reference: it never goes */
+    l->withdrawn = true;    /* the queue drops it when it falls due */
     g_mutex_unlock(&r->lock);
     nc_reporter_later_unref(l);
 }

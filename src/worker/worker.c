@@ -63,9 +63,9 @@ typedef struct {
     NcReporterLater *started;  /* its start report, unless it is done first */
 } NcWorkerJob;
 
-/* A command still running this long after it arrived has its start
- * reported (op.started: the operation is running, a new VM is building);
- * one done before says so in its result alone. */
+/* A command still running this long after its lane began it has its
+ * start reported (op.started: the operation is running, a new VM is
+ * building); one done before says so in its result alone. */
 #define NC_WORKER_STARTED_AFTER_MS 200
 
 /* A poison pill for lanes. */
@@ -407,6 +407,10 @@ nc_worker_handle(NcWorker *w, NcWorkerJob *job)
     g_autoptr(GError) err = NULL;
     const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
 
+    /* its start is news only if it is not done soon */
+    json_t *started = nc_worker_started(w, cmd);
+    if (started)
+        job->started = nc_reporter_send_later(w->reporter, started, NC_WORKER_STARTED_AFTER_MS);
     int64_t t0 = nc_mono_us();
     g_autoptr(json_t) data = NULL;
     int rc = nc_worker_execute(w, cmd, &data, &err);
@@ -490,9 +494,6 @@ nc_worker_push(NcWorker *w, json_t *cmd, NcMessage *msg, NcWorkerBatch *batch)
     job->cmd = cmd;
     job->msg = msg;
     job->batch = batch;
-    json_t *started = nc_worker_started(w, cmd);
-    if (started)
-        job->started = nc_reporter_send_later(w->reporter, started, NC_WORKER_STARTED_AFTER_MS);
     g_async_queue_push(w->queues[nc_worker_lane_of(w, cmd)], job);
 }
 
