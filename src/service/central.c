@@ -22,8 +22,11 @@
 #define NC_OPS_KEEP_MS (7LL * 24 * 3600 * 1000)
 /* reports applied in one transaction, at most (a broker's bus) */
 #define NC_CENTRAL_BATCH 256
-/* outbox rows relayed per turn of the engine */
+/* outbox rows relayed per turn of the relayer, and how long it sleeps
+ * when not kicked */
 #define NC_CENTRAL_RELAY 1024
+#define NC_CENTRAL_RELAY_IDLE_MS 500
+#define NC_CENTRAL_RELAY_GATHER_MS 20
 
 void
 nc_caller_free(NcCaller *c)
@@ -136,6 +139,8 @@ nc_central_open(const NcCentralConfig *cfg, NcStore *store, NcBus *bus, GError *
     g_mutex_init(&c->auth_lock);
     g_mutex_init(&c->ev_lock);
     g_cond_init(&c->ev_cond);
+    g_mutex_init(&c->relay_lock);
+    g_cond_init(&c->relay_cond);
     c->auth_cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify)nc_caller_free);
     g_mutex_init(&c->sched_lock);
@@ -474,7 +479,7 @@ nc_central_handle(NcCentral *c, NcMessage *msg)
     if (!local_bus)
         nc_bus_ack(c->bus, msg, NULL);
     nc__central_notify(c);
-    nc_bus_kick(c->bus);
+    nc__central_kick(c);
 }
 
 /* Applies a batch of reports from a broker (not the local bus, whose acks
@@ -511,7 +516,7 @@ nc_central_handle_batch(NcCentral *c, GPtrArray *msgs)
     for (guint i = 0; i < msgs->len; i++)
         nc_bus_ack(c->bus, g_ptr_array_index(msgs, i), NULL);
     nc__central_notify(c);
-    nc_bus_kick(c->bus);
+    nc__central_kick(c);
 }
 
 static gpointer
@@ -553,9 +558,49 @@ nc_central_engine(gpointer data)
                 g_ptr_array_add(batch, g_steal_pointer(&more));
             nc_central_handle_batch(c, batch);
         }
-        g_autoptr(GError) rerr = NULL;
-        if (nc_outbox_relay(c->bus, c->store, NC_CENTRAL_RELAY, &rerr) < 0)
-            nc_log_warn("cannot relay commands: %s", rerr->message);
+    }
+    return NULL;
+}
+
+void
+nc__central_kick(NcCentral *c)
+{
+    nc_bus_kick(c->bus);
+    g_mutex_lock(&c->relay_lock);
+    c->relay_due = true;
+    g_cond_signal(&c->relay_cond);
+    g_mutex_unlock(&c->relay_lock);
+}
+
+/* Sends the outbox's commands to the broker: when kicked, and every
+ * NC_CENTRAL_RELAY_IDLE_MS (rows a failed send left, or another process
+ * wrote). */
+static gpointer
+nc_central_relayer(gpointer data)
+{
+    NcCentral *c = data;
+    while (!g_atomic_int_get(&c->stopping)) {
+        g_mutex_lock(&c->relay_lock);
+        int64_t until = g_get_monotonic_time() + NC_CENTRAL_RELAY_IDLE_MS * 1000;
+        while (!c->relay_due && !g_atomic_int_get(&c->stopping))
+            if (!g_cond_wait_until(&c->relay_cond, &c->relay_lock, until))
+                break;
+        bool kicked = c->relay_due;
+        c->relay_due = false;
+        g_mutex_unlock(&c->relay_lock);
+        /* let the commits of a burst gather: one message per host for
+         * them all, not one per commit */
+        if (kicked)
+            g_usleep(NC_CENTRAL_RELAY_GATHER_MS * 1000);
+        int n;
+        do {
+            g_autoptr(GError) err = NULL;
+            n = nc_outbox_relay(c->bus, c->store, NC_CENTRAL_RELAY, &err);
+            if (n < 0) {
+                nc_log_warn("cannot relay commands: %s", err->message);
+                g_usleep(500 * 1000);
+            }
+        } while (n == NC_CENTRAL_RELAY && !g_atomic_int_get(&c->stopping));
     }
     return NULL;
 }
@@ -566,6 +611,9 @@ nc_central_start(NcCentral *c, GError **err)
     if (nc_bus_declare(c->bus, NC_TOPIC_CENTRAL, true, err) < 0)
         return -1;
     c->engine = g_thread_new("nc-engine", nc_central_engine, c);
+    /* the local bus is the store's own queue: nothing to relay */
+    if (strcmp(nc_bus_driver_name(c->bus), "local") != 0)
+        c->relayer = g_thread_new("nc-relay", nc_central_relayer, c);
     return 0;
 }
 
@@ -576,8 +624,11 @@ nc_central_free(NcCentral *c)
         return;
     g_atomic_int_set(&c->stopping, 1);
     nc__central_notify(c);
+    nc__central_kick(c);
     if (c->engine)
         g_thread_join(c->engine);
+    if (c->relayer)
+        g_thread_join(c->relayer);
     g_hash_table_destroy(c->auth_cache);
     nc_nested_conf_free(c->nested);
     nc_sched_index_free(c->index);
@@ -587,6 +638,8 @@ nc_central_free(NcCentral *c)
     g_mutex_clear(&c->auth_lock);
     g_mutex_clear(&c->ev_lock);
     g_cond_clear(&c->ev_cond);
+    g_mutex_clear(&c->relay_lock);
+    g_cond_clear(&c->relay_cond);
     g_free((char *)c->cfg.state_dir);
     g_free((char *)c->cfg.image_dir);
     g_free((char *)c->cfg.instances_dir);

@@ -42,11 +42,21 @@ struct NcCentral {
 
     gint stopping;
     GThread *engine;
+    /* on a broker's bus, the outbox goes out from a thread of its own: the
+     * broker's confirms take milliseconds, and the engine applies reports
+     * meanwhile */
+    GThread *relayer;
+    GMutex relay_lock;
+    GCond relay_cond;
+    bool relay_due;            /* kicked since the relayer last looked */
     int64_t started_at;
 };
 
 /* Wakes event streams: call after committing events. */
 void nc__central_notify(NcCentral *c);
+
+/* Wakes what sends the outbox's commands: call after committing some. */
+void nc__central_kick(NcCentral *c);
 
 /* Appends an event in the current transaction; steals @data. */
 int nc__central_event(NcCentral *c, const char *project, const char *type,

@@ -36,7 +36,7 @@ nc_port_finish(NcCentral *c, NcStoreTxn *txn, GError **err)
     if (nc_store_txn_commit(txn, err) < 0)
         return -1;
     nc__central_notify(c);
-    nc_bus_kick(c->bus);
+    nc__central_kick(c);
     return 0;
 }
 

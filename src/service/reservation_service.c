@@ -236,7 +236,7 @@ nc_reservation_service_delete(NcCentral *c, const NcCaller *caller, const char *
         return NULL;
     nc__central_sync_hosts(c);
     nc__central_notify(c);
-    nc_bus_kick(c->bus);
+    nc__central_kick(c);
     return g_steal_pointer(&out);
 }
 
@@ -322,7 +322,7 @@ nc__reservation_tick(NcCentral *c, GError **err)
     if (changed) {
         nc__central_sync_hosts(c);
         nc__central_notify(c);
-        nc_bus_kick(c->bus);
+        nc__central_kick(c);
     }
     return 0;
 }

@@ -126,7 +126,7 @@ nc_vm_finish(NcCentral *c, GError **err, NcStoreTxn *txn)
     if (rc < 0)
         return -1;
     nc__central_notify(c);
-    nc_bus_kick(c->bus);
+    nc__central_kick(c);
     return 0;
 }
 
