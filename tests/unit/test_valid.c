@@ -2,6 +2,7 @@
 #include "util/nc_error.h"
 #include "util/nc_valid.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -65,19 +66,29 @@ test_uuid(void)
 }
 
 /* Ids come from a pool of random bytes: across several refills of the
- * pool, every id is a well-formed version 4 UUID and none repeats. */
+ * pool, every id is a well-formed version 7 UUID and none repeats; they
+ * begin with the time, so an id made in a later millisecond sorts after. */
 static void
 test_uuid_many(void)
 {
     g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autofree char *first = nc_uuid_new();
     for (int i = 0; i < 2000; i++) {
         char *u = nc_uuid_new();
         g_assert_true(nc_uuid_is_valid(u));
-        g_assert_cmpint(u[14], ==, '4');
+        g_assert_cmpint(u[14], ==, '7');
         g_assert_nonnull(strchr("89ab", u[19]));
         g_assert_true(g_hash_table_add(seen, u));
     }
     g_assert_cmpuint(g_hash_table_size(seen), ==, 2000);
+    g_usleep(2000);
+    g_autofree char *later = nc_uuid_new();
+    g_assert_cmpint(strcmp(first, later), <, 0);
+    /* the time in the first 48 bits is now's */
+    g_autofree char *hex = g_strndup(later, 8);
+    int64_t ms = (int64_t)g_ascii_strtoull(hex, NULL, 16) << 16 |
+                 (int64_t)g_ascii_strtoull(later + 9, NULL, 16);
+    g_assert_cmpint(llabs(ms - g_get_real_time() / 1000), <, 60 * 1000);
 }
 
 static void
