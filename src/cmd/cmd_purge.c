@@ -11,6 +11,7 @@
 #include "conf/domain.h"
 #include "store/store.h"
 #include "util/nc_error.h"
+#include "util/nc_valid.h"
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -28,7 +29,7 @@ nc_purge_silent(void *opaque, virErrorPtr e)
 static bool
 nc_purge_pool(virConnectPtr conn, const char *cloud, const char *what, const char *dir)
 {
-    g_autofree char *name = g_strdup_printf("nc-%.8s-%s", cloud, what);
+    g_autofree char *name = g_strdup_printf("nc-%.8s-%s", nc_uuid_short(cloud), what);
     virStoragePoolPtr pool = virStoragePoolLookupByName(conn, name);
     if (!pool)
         return false;

@@ -2,11 +2,12 @@
 #include "domain.h"
 #include "limits.h"
 #include "util/nc_xml.h"
+#include "util/nc_valid.h"
 
 char *
 nc_domain_name(const NcVmSpec *spec)
 {
-    return g_strdup_printf(NC_DOMAIN_PREFIX "%s-%.8s", spec->name, spec->id);
+    return g_strdup_printf(NC_DOMAIN_PREFIX "%s-%.8s", spec->name, nc_uuid_short(spec->id));
 }
 
 static void

@@ -14,6 +14,7 @@
 #include "util/nc_proc.h"
 #include "util/nc_time.h"
 #include "util/nc_xml.h"
+#include "util/nc_valid.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -57,9 +58,9 @@ nc_hv_ensure_pool(NcHv *hv, const char *name, const char *dir, GError **err)
 int
 nc__hv_storage_open(NcHv *hv, GError **err)
 {
-    g_autofree char *images = g_strdup_printf("nc-%.8s-images", hv->cloud_id);
+    g_autofree char *images = g_strdup_printf("nc-%.8s-images", nc_uuid_short(hv->cloud_id));
     g_autofree char *snaps = g_build_filename(hv->image_dir, "snapshots", NULL);
-    hv->volume_pool = g_strdup_printf("nc-%.8s-volumes", hv->cloud_id);
+    hv->volume_pool = g_strdup_printf("nc-%.8s-volumes", nc_uuid_short(hv->cloud_id));
     if (nc_hv_ensure_pool(hv, images, hv->image_dir, err) < 0 ||
         nc_hv_ensure_pool(hv, hv->volume_pool, hv->volume_dir, err) < 0 ||
         nc_fs_mkdir_p(snaps, 0755, err) < 0)
@@ -237,7 +238,7 @@ static char *
 nc_hv_volume_disk_xml(NcHv *hv, const NcVolume *vol)
 {
     g_autofree char *file = nc_volume_file(vol->id);
-    g_autofree char *serial = g_strdup_printf("nc-%.8s", vol->id);
+    g_autofree char *serial = g_strdup_printf("nc-%.8s", nc_uuid_short(vol->id));
     g_autoptr(GString) x = g_string_new(NULL);
     nc_xml_printf(x, "<disk type='volume' device='disk'>"
                      "<driver name='qemu' type='raw' discard='unmap'/>"

@@ -202,6 +202,14 @@ nc_uuid_random_bytes(uuid_t u)
     return 0;
 }
 
+const char *
+nc_uuid_short(const char *id)
+{
+    if (id && strlen(id) == 36 && id[14] == '7')
+        return id + 28;
+    return id ? id : "";
+}
+
 char *
 nc_uuid_new(void)
 {

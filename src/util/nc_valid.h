@@ -56,9 +56,23 @@ char *nc_size_format_mib(uint64_t mib);
 bool nc_uuid_is_valid(const char *text);
 
 /**
+ * nc_uuid_short:
+ * @id: a canonical UUID
+ *
+ * Eight hex digits of @id that tell it apart from others, for names
+ * (domains, pools, disk serials): the first eight of a random (version 4)
+ * id, as names were made before ids began with the time; the last eight of
+ * a version 7 id, whose first eight change once a minute.
+ *
+ * Returns: a pointer into @id (8 characters; not terminated there).
+ */
+const char *nc_uuid_short(const char *id);
+
+/**
  * nc_uuid_new:
  *
- * Returns: a new random UUID in canonical lowercase form; the caller frees it.
+ * Returns: a new version 7 UUID (the time, then random bits) in canonical
+ * lowercase form; the caller frees it.
  */
 char *nc_uuid_new(void);
 

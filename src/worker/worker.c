@@ -53,6 +53,9 @@ typedef struct {
     int pending;            /* commands not yet done */
     bool retry;             /* one of them failed for a passing reason */
     json_t *results;        /* op.result reports so far */
+    /* the start reports of its commands done so far: their results go
+     * only with the last one, so they stay due until then */
+    GPtrArray *started;     /* NcReporterLater */
 } NcWorkerBatch;
 
 /* What a lane runs: one command, alone in its message or part of a batch. */
@@ -368,6 +371,7 @@ nc_worker_batch_free(NcWorkerBatch *b)
 {
     nc_message_free(b->msg);
     json_decref(b->results);
+    g_ptr_array_unref(b->started);
     g_mutex_clear(&b->lock);
     g_free(b);
 }
@@ -396,6 +400,8 @@ nc_worker_batch_done(NcWorker *w, NcWorkerBatch *b, json_t *result, bool settle)
         if (sent)
             nc_worker_settle(w, b->msg, b->retry);
     }
+    for (guint i = 0; i < b->started->len; i++)
+        nc_reporter_withdraw(w->reporter, g_ptr_array_index(b->started, i));
     nc_worker_batch_free(b);
 }
 
@@ -416,7 +422,14 @@ nc_worker_handle(NcWorker *w, NcWorkerJob *job)
     int rc = nc_worker_execute(w, cmd, &data, &err);
     g_atomic_int_inc(&w->domains_gen);
     /* done: a start report still waiting would tell nothing new */
-    nc_reporter_withdraw(w->reporter, g_steal_pointer(&job->started));
+    if (job->batch) {
+        g_mutex_lock(&job->batch->lock);
+        if (job->started)
+            g_ptr_array_add(job->batch->started, g_steal_pointer(&job->started));
+        g_mutex_unlock(&job->batch->lock);
+    } else {
+        nc_reporter_withdraw(w->reporter, g_steal_pointer(&job->started));
+    }
     nc_log_debug("%s %s (op %s, delivery %d): %.1f ms", nc_json_str(cmd, "kind"), vm_id,
                  nc_json_str(cmd, "op"), msg->attempts,
                  (double)(nc_mono_us() - t0) / 1000.0);
@@ -526,6 +539,7 @@ nc_worker_dispatch_one(NcWorker *w, NcMessage *msg)
     g_mutex_init(&b->lock);
     b->pending = (int)json_array_size(cmds);
     b->results = json_array();
+    b->started = g_ptr_array_new();
     json_array_foreach(cmds, i, one)
         nc_worker_push(w, json_is_object(one) ? json_incref(one) : json_object(), NULL, b);
     json_decref(cmd);

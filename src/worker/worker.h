@@ -11,7 +11,8 @@
  * [...]}, see reporter.h):
  *   {"type": "heartbeat", "host": {...}, "domains": [...], "time": ms}
  *   {"type": "op.started", "op": id, "vm": id, "host": id}  (only for a
- *    command not done 200 ms after it arrived; its result says the rest)
+ *    command not done 200 ms after its lane began it, or whose batch is not
+ *    done by then; its result says the rest)
  *   {"type": "op.result", "op": id, "vm": id, "kind": k, "ok": bool,
  *    "error": {"code", "message"}, "state": s, "host": id}
  *   {"type": "vm.state", "vm": id, "state": s, "host": id}

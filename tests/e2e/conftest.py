@@ -256,6 +256,12 @@ class Cloud:
                 out[dom_uuid] = virsh("domstate", name).strip()
         return out
 
+    def cloud_short(self):
+        """The eight hex digits of the cloud id in its libvirt names (nc_uuid_short):
+        the last eight of a version 7 id, the first eight of an older one."""
+        cid = self.cloud_id_cached()
+        return cid[-8:] if cid[14] == "7" else cid[:8]
+
     def cloud_id_cached(self):
         if not hasattr(self, "_cid"):
             self._cid = self.cloud_id()

@@ -153,7 +153,7 @@ def test_purge_leaves_no_domain_and_no_pool():
     try:
         c.create_vm("gone", memory_mib=128)
         vm_id = c.vm("gone")["id"]
-        short = c.cloud_id()[:8]
+        short = c.cloud_short()
         pools = {f"nc-{short}-images", f"nc-{short}-volumes"}
         assert pools <= set(virsh("pool-list", "--all", "--name").split())
         c.stop()

@@ -46,7 +46,7 @@ def test_volumes_are_formatted_files_in_a_libvirt_pool(cloud):
     op_ok(cloud, "POST", "/v1/volumes", {"name": "xdata", "size_gib": 1, "filesystem": "xfs"})
     vols = {v["name"]: v for v in cloud.get("/v1/volumes")["volumes"]}
     assert vols["data"]["state"] == "available" and vols["data"]["filesystem"] == "ext4"
-    pool = f"nc-{cloud.cloud_id_cached()[:8]}-volumes"
+    pool = f"nc-{cloud.cloud_short()}-volumes"
     listed = virsh("vol-list", pool)
     for v in vols.values():
         assert f"{v['id']}.raw" in listed

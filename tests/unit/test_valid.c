@@ -91,6 +91,23 @@ test_uuid_many(void)
     g_assert_cmpint(llabs(ms - g_get_real_time() / 1000), <, 60 * 1000);
 }
 
+/* Names take the id's random digits: the first eight of a version 4 id
+ * (as before), the last eight of a version 7 one, which differ between ids
+ * made in the same minute. */
+static void
+test_uuid_short(void)
+{
+    g_assert_cmpint(strncmp(nc_uuid_short("cf04171d-cd9b-4b82-a28f-67040d819ee2"), "cf04171d", 8),
+                    ==, 0);
+    g_assert_cmpint(strncmp(nc_uuid_short("019ac0a1-3b2c-7d4e-8f60-123456789abc"), "56789abc", 8),
+                    ==, 0);
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (int i = 0; i < 200; i++) {
+        g_autofree char *u = nc_uuid_new();
+        g_assert_true(g_hash_table_add(seen, g_strndup(nc_uuid_short(u), 8)));
+    }
+}
+
 static void
 test_text(void)
 {
@@ -120,6 +137,7 @@ main(int argc, char **argv)
     g_test_add_func("/valid/sizes", test_sizes);
     g_test_add_func("/valid/uuid", test_uuid);
     g_test_add_func("/valid/uuid-many", test_uuid_many);
+    g_test_add_func("/valid/uuid-short", test_uuid_short);
     g_test_add_func("/valid/text", test_text);
     g_test_add_func("/valid/ssh-keys", test_ssh_keys);
     return g_test_run();
