@@ -281,6 +281,18 @@ nc_hv_wait_started(virDomainPtr dom, GError **err)
 }
 
 int
+nc__hv_find(NcHv *hv, const char *id, virDomainPtr *ret_dom, GError **err)
+{
+    GError *local = NULL;
+    *ret_dom = nc__hv_lookup(hv, id, &local);
+    if (local) {
+        g_propagate_error(err, local);
+        return -1;
+    }
+    return *ret_dom ? 1 : 0;
+}
+
+int
 nc__hv_generic_start(NcHv *hv, const char *id, GError **err)
 {
     GError *local = NULL;
@@ -324,15 +336,10 @@ nc_hv_wait_inactive(virDomainPtr dom, int64_t timeout_us)
 int
 nc__hv_generic_force_stop(NcHv *hv, const char *id, GError **err)
 {
-    GError *local = NULL;
-    g_autoptr(virDomain) dom = nc__hv_lookup(hv, id, &local);
-    if (!dom) {
-        if (local) {
-            g_propagate_error(err, local);
-            return -1;
-        }
-        return 0;
-    }
+    g_autoptr(virDomain) dom = NULL;
+    int found = nc__hv_find(hv, id, &dom, err);
+    if (found <= 0)
+        return found;   /* an error, or a domain that is not there */
     if (virDomainIsActive(dom) != 1)
         return 0;
     if (virDomainDestroy(dom) < 0 && virDomainIsActive(dom) == 1) {
@@ -384,15 +391,10 @@ nc__hv_create_transient(NcHv *hv, const char *xml, const char *what, GError **er
 int
 nc__hv_generic_stop(NcHv *hv, const char *id, int timeout_s, GError **err)
 {
-    GError *local = NULL;
-    g_autoptr(virDomain) dom = nc__hv_lookup(hv, id, &local);
-    if (!dom) {
-        if (local) {
-            g_propagate_error(err, local);
-            return -1;
-        }
-        return 0;
-    }
+    g_autoptr(virDomain) dom = NULL;
+    int found = nc__hv_find(hv, id, &dom, err);
+    if (found <= 0)
+        return found;   /* an error, or a domain that is not there */
     if (virDomainIsActive(dom) != 1)
         return 0;
     /* ask the guest first, again every few seconds (a press that comes

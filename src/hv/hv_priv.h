@@ -36,6 +36,9 @@ void nc__hv_conn_done(virConnectPtr conn);
 void nc__hv_error(GError **err, NcErrorCode code, const char *what);
 /* Looks a domain up by VM id.  NULL with no error set when it is missing. */
 virDomainPtr nc__hv_lookup(NcHv *hv, const char *id, GError **err);
+/* nc__hv_lookup() for callers to whom a missing domain is no error.
+ * Returns: 1 with *@ret_dom set, 0 when there is no such domain, -1. */
+int nc__hv_find(NcHv *hv, const char *id, virDomainPtr *ret_dom, GError **err);
 const char *nc__hv_state_name(int state);
 bool nc__hv_is_ours(NcHv *hv, virDomainPtr dom);
 int nc__hv_generic_start(NcHv *hv, const char *id, GError **err);

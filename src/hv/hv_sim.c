@@ -106,15 +106,10 @@ nc_hv_sim_prepare(NcHv *hv, const NcVmSpec *spec, bool start, GError **err)
 static int
 nc_hv_sim_persist(NcHv *hv, const char *id, GError **err)
 {
-    GError *local = NULL;
-    g_autoptr(virDomain) dom = nc__hv_lookup(hv, id, &local);
-    if (!dom) {
-        if (local) {
-            g_propagate_error(err, local);
-            return -1;
-        }
-        return 0;
-    }
+    g_autoptr(virDomain) dom = NULL;
+    int found = nc__hv_find(hv, id, &dom, err);
+    if (found <= 0)
+        return found;   /* an error, or a domain that is not there */
     if (virDomainIsPersistent(dom) != 0)
         return 0;
     g_autofree char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
