@@ -836,6 +836,15 @@ nc_vm_revert_resize(NcCentral *c, NcVm *vm, const NcOperation *op, GError **err)
     return 0;
 }
 
+/* The error a VM keeps after its operation @kind ("vm.start") ended:
+ * NULL when it succeeded. */
+static char *
+nc_vm_result_error(const char *kind, bool ok, const char *emsg)
+{
+    return ok ? NULL : g_strdup_printf("%s failed: %s", kind + 3,
+                                       emsg ? emsg : "unknown error");
+}
+
 /* The result of an operation that changes only the VM's status: every
  * kind but a delete and a resize. */
 static int
@@ -864,8 +873,7 @@ nc_vm_apply_status_result(NcCentral *c, const NcOperation *op, const char *obser
                        : nc_vm_observed(observed, NC_VM_ERROR);
     }
     g_free(vm->error);
-    vm->error = ok ? NULL : g_strdup_printf("%s failed: %s", kind + 3,
-                                            emsg ? emsg : "unknown error");
+    vm->error = nc_vm_result_error(kind, ok, emsg);
     g_clear_pointer(&vm->op, g_free);
     if (nc_store_vm_status_update(c->store, vm, err) < 0)
         return -1;
@@ -946,8 +954,7 @@ nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err)
         vm->state = nc_vm_observed(observed, vm->state);
     }
     g_free(vm->error);
-    vm->error = ok ? NULL : g_strdup_printf("%s failed: %s", kind + 3,
-                                            emsg ? emsg : "unknown error");
+    vm->error = nc_vm_result_error(kind, ok, emsg);
     g_clear_pointer(&vm->op, g_free);
     if (nc_store_vm_update(c->store, vm, err) < 0)
         return -1;
