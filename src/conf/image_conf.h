@@ -50,6 +50,7 @@ typedef struct {
     uint64_t size_bytes;
     uint64_t virtual_size_bytes;
     int64_t created_at;
+    int64_t ready_at;   /* when its file was whole in the pool; 0 while creating */
 } NcImage;
 
 NcImage *nc_image_new(void);

@@ -113,7 +113,10 @@ nc_image_adopt(NcCentral *c, const NcCaller *caller, const char *name, bool is_p
         return NULL;
     }
     chmod(dst, 0644);
-    if (nc__central_event(c, caller->project, "image.created", "image", img->id,
+    img->ready_at = nc_now_ms();
+    if (nc_store_image_set_ready(c->store, img->id, (int64_t)img->size_bytes, img->ready_at,
+                                 err) < 0 ||
+        nc__central_event(c, caller->project, "image.created", "image", img->id,
                           json_pack("{s:s}", "name", name), err) < 0 ||
         nc_store_txn_commit(&txn, err) < 0) {
         rename(dst, src);
@@ -335,6 +338,7 @@ nc__image_register_test(NcCentral *c, GError **err)
         return -1;
     img->size_bytes = info->actual_size;
     img->virtual_size_bytes = info->virtual_size;
+    img->ready_at = nc_now_ms();
     g_auto(NcStoreTxn) txn = { 0 };
     if (nc_store_txn_begin(&txn, c->store, err) < 0 ||
         nc_store_image_insert(c->store, img, err) < 0 ||

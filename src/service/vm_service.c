@@ -157,8 +157,8 @@ nc_vm_excluded_hosts(NcCentral *c, const NcVm *vm, const NcImage *img, GError **
     g_hash_table_iter_init(&it, c->host_images);
     while (g_hash_table_iter_next(&it, &host, &value)) {
         NcHostImages *hi = value;
-        /* a report older than the image proves nothing */
-        if (hi->at > img->created_at && !g_hash_table_contains(hi->files, img->file))
+        /* a list taken before the image's file was whole proves nothing */
+        if (img->ready_at && hi->at > img->ready_at && !g_hash_table_contains(hi->files, img->file))
             g_hash_table_add(ex, g_strdup(host));
     }
     g_mutex_unlock(&c->sched_lock);

@@ -777,7 +777,7 @@ nc__snapshot_apply_result(NcCentral *c, const NcOperation *op, json_t *msg, bool
         g_clear_error(&local);
         if (img && ok) {
             if (nc_store_image_set_ready(c->store, img->id, nc_json_int(data, "size_bytes", 0),
-                                         err) < 0)
+                                         nc_now_ms(), err) < 0)
                 return -1;
         } else if (img && nc_store_image_delete(c->store, img->id, err) < 0) {
             return -1;

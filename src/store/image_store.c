@@ -5,7 +5,7 @@
 
 #define NC_IMAGE_COLUMNS \
     "id, project, name, public, format, file, size_bytes, virtual_size_bytes," \
-    " kernel, initrd, cmdline, state, created_at"
+    " kernel, initrd, cmdline, state, created_at, ready_at"
 
 static NcImage *
 nc_image_from_row(NcRows *r)
@@ -24,6 +24,7 @@ nc_image_from_row(NcRows *r)
     img->cmdline = nc_rows_dup(r, 10);
     img->state = nc_rows_dup(r, 11);
     img->created_at = nc_rows_int(r, 12);
+    img->ready_at = nc_rows_int(r, 13);
     return img;
 }
 
@@ -32,12 +33,13 @@ nc_store_image_insert(NcStore *st, const NcImage *img, GError **err)
 {
     if (nc_store_exec(st, err,
                       "INSERT INTO images (" NC_IMAGE_COLUMNS ")"
-                      " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+                      " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
                       NC_TEXT(img->id), NC_TEXT(img->project), NC_TEXT(img->name),
                       NC_INT(img->is_public), NC_TEXT(img->format), NC_TEXT(img->file),
                       NC_INT(img->size_bytes), NC_INT(img->virtual_size_bytes),
                       NC_TEXT(img->kernel), NC_TEXT(img->initrd), NC_TEXT(img->cmdline),
-                      NC_TEXT(img->state), NC_INT(img->created_at), NC_END) < 0) {
+                      NC_TEXT(img->state), NC_INT(img->created_at),
+                      NC_INT(img->ready_at), NC_END) < 0) {
         if (nc_error_code(err ? *err : NULL) == NC_ERR_CONFLICT) {
             g_clear_error(err);
             nc_error_set(err, NC_ERR_CONFLICT, "an image named '%s' already exists", img->name);
@@ -104,9 +106,11 @@ nc_store_image_delete(NcStore *st, const char *id, GError **err)
 }
 
 int
-nc_store_image_set_ready(NcStore *st, const char *id, int64_t size_bytes, GError **err)
+nc_store_image_set_ready(NcStore *st, const char *id, int64_t size_bytes, int64_t ready_at,
+                         GError **err)
 {
     return nc_store_exec(st, err,
-                         "UPDATE images SET state = 'available', size_bytes = $2 WHERE id = $1",
-                         NC_TEXT(id), NC_INT(size_bytes), NC_END) < 0 ? -1 : 0;
+                         "UPDATE images SET state = 'available', size_bytes = $2, ready_at = $3"
+                         " WHERE id = $1",
+                         NC_TEXT(id), NC_INT(size_bytes), NC_INT(ready_at), NC_END) < 0 ? -1 : 0;
 }

@@ -186,6 +186,12 @@ static const char *const nc_schema_versions[] = {
      * project, changed in the transaction that inserts or deletes a VM */
     "ALTER TABLE projects ADD COLUMN vm_count BIGINT NOT NULL DEFAULT 0;"
     "UPDATE projects SET vm_count = (SELECT COUNT(*) FROM vms WHERE vms.project = projects.id);",
+
+    /* 7: the scheduler took a host's image list taken while an image was
+     * being written for proof that the host lacks it; a list proves that
+     * only if it was taken after the image's file was whole */
+    "ALTER TABLE images ADD COLUMN ready_at BIGINT NOT NULL DEFAULT 0;"
+    "UPDATE images SET ready_at = created_at WHERE state = 'available';",
 };
 
 const NcSchema nc_schema_central = {

@@ -588,6 +588,9 @@ nc_worker_heartbeat_json(NcWorker *w)
 {
     g_autoptr(GError) err = NULL;
     const NcHvDriver *d = nc_hv_driver(w->hv);
+    /* the time the lists were taken, read before them: the central node
+     * trusts an image's absence only in a list begun after it was whole */
+    int64_t now = nc_now_ms();
     json_t *host = nc_worker_host_json(w, &err);
     if (!host) {
         nc_log_warn("cannot read the host's state: %s", err->message);
@@ -602,7 +605,7 @@ nc_worker_heartbeat_json(NcWorker *w)
     int gen = g_atomic_int_get(&w->domains_gen);
     if (w->list_cache && d->changes_only_through_us && gen == w->list_gen)
         return json_pack("{s:s, s:o, s:O, s:I}", "type", "heartbeat", "host", host,
-                         "domains", w->list_cache, "time", (json_int_t)nc_now_ms());
+                         "domains", w->list_cache, "time", (json_int_t)now);
     g_autoptr(GPtrArray) doms = d->vm_list(w->hv, &err);
     if (!doms) {
         json_decref(host);
@@ -637,7 +640,7 @@ nc_worker_heartbeat_json(NcWorker *w)
     w->list_cache = json_incref(list);
     w->list_gen = gen;
     return json_pack("{s:s, s:o, s:o, s:I}", "type", "heartbeat", "host", host,
-                     "domains", list, "time", (json_int_t)nc_now_ms());
+                     "domains", list, "time", (json_int_t)now);
 }
 
 static void

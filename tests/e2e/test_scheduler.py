@@ -3,6 +3,7 @@ a worker process beside the central node, sharing its store."""
 import glob
 import json
 import os
+import shutil
 import threading
 import time
 
@@ -150,6 +151,41 @@ def test_count_respects_the_project_quota():
         assert r.returncode != 0 and "may have 5" in r.stderr, r.stderr
     finally:
         w.stop()
+        c.destroy()
+
+
+def test_host_without_the_image_is_passed_over():
+    """A host whose heartbeat does not list an image's file gets no VM of
+    that image, however much room it has; once the file is there, it does."""
+    c = Cloud("sched-image", command="serve").start()
+    have = SimWorker(c, 1, name="have").start()
+    bare = SimWorker(c, 1, name="bare", memory_mib=65536)
+    bare_images = c.state + "-bare-images"
+    os.makedirs(bare_images, exist_ok=True)
+    bare.args[bare.args.index("--image-dir") + 1] = bare_images
+    bare.start()
+    try:
+        wait_for("both hosts", lambda: len(c.get("/v1/hosts")["hosts"]) == 2, timeout=60)
+        time.sleep(2.5)   # a heartbeat of each, with its image list
+        for i in range(3):
+            status, op = create(c, f"img-{i}")
+            assert status == 202, op
+            vm = c.get(f"/v1/vms/{op['target']['id']}")
+            assert vm["host"] == "have-0000", vm
+            assert "1 passed over" in vm["placement"], vm["placement"]
+        for name in os.listdir(os.path.join(c.state, "images")):
+            src = os.path.join(c.state, "images", name)
+            if os.path.isfile(src):
+                os.link(src, os.path.join(bare_images, name))
+        time.sleep(2.5)
+        status, op = create(c, "img-bare")
+        assert status == 202, op
+        vm = c.get(f"/v1/vms/{op['target']['id']}")
+        assert vm["host"] == "bare-0000", vm   # spread: the roomier host
+    finally:
+        bare.stop()
+        have.stop()
+        shutil.rmtree(bare_images, ignore_errors=True)
         c.destroy()
 
 

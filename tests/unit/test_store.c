@@ -713,6 +713,25 @@ test_images(Fixture *f, gconstpointer data)
     g_assert_cmpint(nc_store_image_delete(f->st, own->id, NULL), ==, 0);
     g_autoptr(GPtrArray) left = nc_store_image_list(f->st, "p2", NULL);
     g_assert_cmpuint(left->len, ==, 1);
+
+    /* an image being written has no ready time until its file is whole */
+    g_autoptr(NcImage) wip = nc_image_new();
+    wip->id = nc_uuid_new();
+    wip->project = g_strdup("p2");
+    wip->name = g_strdup("wip");
+    wip->format = g_strdup("qcow2");
+    wip->file = g_strdup("c.qcow2");
+    wip->state = g_strdup("creating");
+    wip->created_at = 1000;
+    g_assert_cmpint(nc_store_image_insert(f->st, wip, NULL), ==, 0);
+    g_autoptr(NcImage) w1 = nc_store_image_get(f->st, "p2", "wip", NULL);
+    g_assert_cmpint(w1->ready_at, ==, 0);
+    g_assert_cmpint(nc_store_image_set_ready(f->st, wip->id, 4096, 2500, NULL), ==, 0);
+    g_autoptr(NcImage) w2 = nc_store_image_get(f->st, "p2", "wip", NULL);
+    g_assert_cmpstr(w2->state, ==, "available");
+    g_assert_cmpint(w2->ready_at, ==, 2500);
+    g_assert_cmpint(w2->created_at, ==, 1000);
+    g_assert_cmpuint(w2->size_bytes, ==, 4096);
 }
 
 static NcVolume *
