@@ -201,7 +201,9 @@ nc_vm_place(NcCentral *c, NcVm *vm, GHashTable *shared_ex, GError **err)
         g_mutex_unlock(&c->sched_lock);
         if (!key)
             break;
-        int rc = nc_store_host_claim(c->store, key, req.vcpus, req.memory_mib, req.disk_gib, err);
+        g_autoptr(NcHost) h = NULL;
+        int rc = nc_store_host_claim(c->store, key, req.vcpus, req.memory_mib, req.disk_gib, &h,
+                                     err);
         if (rc < 0)
             return -1;
         if (rc == 0)
@@ -224,10 +226,7 @@ nc_vm_place(NcCentral *c, NcVm *vm, GHashTable *shared_ex, GError **err)
             g_hash_table_add(ex, g_steal_pointer(&key));
             continue;
         }
-        g_autoptr(NcHost) h = nc_store_host_get(c->store, key, err);
-        if (!h)
-            return -1;
-        /* the index learns the claim from this row; a rollback of the
+        /* the index learns the claim from the claim's row; a rollback of the
          * request touches the VMs' hosts again */
         nc__central_index_host(c, h);
         vm->host = g_strdup(h->id);
@@ -261,6 +260,25 @@ nc_vm_place(NcCentral *c, NcVm *vm, GHashTable *shared_ex, GError **err)
     return -1;
 }
 
+/* Fills in @spec's disk size from @img, or checks it against it, and points
+ * the spec at the image's id. */
+static int
+nc_vm_spec_fit_image(NcVmSpec *spec, const NcImage *img, GError **err)
+{
+    int64_t min_disk = MAX(1, (int64_t)((img->virtual_size_bytes + (1ULL << 30) - 1) >> 30));
+    if (spec->disk_gib == 0) {
+        spec->disk_gib = min_disk;
+    } else if (spec->disk_gib < min_disk) {
+        nc_error_set(err, NC_ERR_UNPROCESSABLE,
+                     "disk_gib %" G_GINT64_FORMAT " is smaller than image '%s' (%"
+                     G_GINT64_FORMAT " GiB)", spec->disk_gib, img->name, min_disk);
+        return -1;
+    }
+    g_free(spec->image);
+    spec->image = g_strdup(img->id);
+    return 0;
+}
+
 /* Resolves the spec's image in @project's reach and fills in the disk size.
  * Returns the image, or NULL (missing image: 422). */
 NcImage *
@@ -277,20 +295,13 @@ nc__vm_resolve_image(NcCentral *c, const char *project, NcVmSpec *spec, GError *
         }
         return NULL;
     }
-    int64_t min_disk = MAX(1, (int64_t)((img->virtual_size_bytes + (1ULL << 30) - 1) >> 30));
-    if (spec->disk_gib == 0) {
-        spec->disk_gib = min_disk;
-    } else if (spec->disk_gib < min_disk) {
-        nc_error_set(err, NC_ERR_UNPROCESSABLE,
-                     "disk_gib %" G_GINT64_FORMAT " is smaller than image '%s' (%"
-                     G_GINT64_FORMAT " GiB)", spec->disk_gib, img->name, min_disk);
+    if (nc_vm_spec_fit_image(spec, img, err) < 0) {
         nc_image_free(img);
         return NULL;
     }
-    g_free(spec->image);
-    spec->image = g_strdup(img->id);
     return img;
 }
+
 
 /* Whether @project may have @adding more VMs. */
 static int
@@ -310,14 +321,27 @@ nc_vm_quota_check(NcCentral *c, const char *project, int64_t adding, GError **er
     return 0;
 }
 
+/* What the VMs of one request share.  They have the same image and group,
+ * so the image is read and the hosts they may not take are computed once,
+ * not once per VM (for a group the set grows with the hosts taken). */
+typedef struct {
+    GHashTable *excluded;   /* NULL until the first VM fills it in */
+    NcImage *img;           /* likewise */
+} NcVmShared;
+
+static void
+nc_vm_shared_clear(NcVmShared *sh)
+{
+    g_clear_pointer(&sh->excluded, g_hash_table_unref);
+    g_clear_pointer(&sh->img, nc_image_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NcVmShared, nc_vm_shared_clear)
+
 /* nc__vm_create without the quota check: the caller made it.
- * @excluded: NULL, or where the VMs of one request share the hosts they may
- * not take (NULL at first: this VM fills it in; the caller frees it).  They
- * have the same image and group, so the set is computed once, not once per
- * VM; for a group it grows with the hosts taken. */
+ * @shared: NULL, or what the VMs of one request share. */
 static json_t *
 nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced_host,
-                 GHashTable **excluded, GError **err)
+                 NcVmShared *shared, GError **err)
 {
     g_autoptr(NcVmSpec) spec = spec_in;
     if (spec->snapshot) {
@@ -337,9 +361,19 @@ nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced
         spec->base_file = g_strdup(snap->file);
         spec->disk_gib = MAX(spec->disk_gib, snap->disk_gib);
     }
-    g_autoptr(NcImage) img = nc__vm_resolve_image(c, spec->project, spec, err);
-    if (!img)
-        return NULL;
+    g_autoptr(NcImage) own_img = NULL;
+    const NcImage *img = shared ? shared->img : NULL;
+    if (img) {
+        if (nc_vm_spec_fit_image(spec, img, err) < 0)
+            return NULL;
+    } else {
+        own_img = nc__vm_resolve_image(c, spec->project, spec, err);
+        if (!own_img)
+            return NULL;
+        img = own_img;
+        if (shared)
+            shared->img = g_steal_pointer(&own_img);
+    }
     g_autoptr(NcVm) vm = nc_vm_new();
     vm->spec = g_steal_pointer(&spec);
     vm->state = NC_VM_SCHEDULED;
@@ -349,7 +383,7 @@ nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced
         /* the capacity was set aside by a reservation on this host */
         const NcVmSpec *s = vm->spec;
         int rc = nc_store_host_claim(c->store, forced_host, s->vcpus, s->memory_mib, s->disk_gib,
-                                     err);
+                                     NULL, err);
         if (rc < 0)
             return NULL;
         nc__central_touch_host(c, forced_host);
@@ -367,13 +401,13 @@ nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced
                                         h->name, h->accel);
     } else {
         g_autoptr(GHashTable) own = NULL;
-        GHashTable *ex = excluded ? *excluded : NULL;
+        GHashTable *ex = shared ? shared->excluded : NULL;
         if (!ex) {
             ex = nc_vm_excluded_hosts(c, vm, img, err);
             if (!ex)
                 return NULL;
-            if (excluded)
-                *excluded = ex;
+            if (shared)
+                shared->excluded = ex;
             else
                 own = ex;
         }
@@ -454,10 +488,10 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
         return NULL;
     g_autoptr(json_t) ops = json_array();
     bool ok = nc_vm_quota_check(c, caller->project, count, err) == 0;
-    g_autoptr(GHashTable) excluded = NULL;
+    g_auto(NcVmShared) shared = { 0 };
     while (ok && specs->len > 0) {
         json_t *op = nc_vm_create_one(c, g_ptr_array_steal_index(specs, 0), start, NULL,
-                                      &excluded, err);
+                                      &shared, err);
         ok = op != NULL;
         if (op)
             json_array_append_new(ops, op);
@@ -602,7 +636,7 @@ nc_vm_service_update(NcCentral *c, const NcCaller *caller, const char *key, json
 
     /* growth must fit the VM's host; shrinking frees capacity at once */
     if ((dv > 0 || dm > 0) &&
-        nc_store_host_claim(c->store, vm->host, MAX(dv, 0), MAX(dm, 0), 0, err) != 1) {
+        nc_store_host_claim(c->store, vm->host, MAX(dv, 0), MAX(dm, 0), 0, NULL, err) != 1) {
         if (err && *err)
             return NULL;
         g_autoptr(NcHost) h = nc_store_host_get(c->store, vm->host, err);

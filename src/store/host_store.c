@@ -4,10 +4,11 @@
 #include "util/nc_json.h"
 #include "util/nc_time.h"
 
-#define NC_HOST_COLUMNS \
+#define NC_HOST_COLUMNS_BUT(info) \
     "id, name, state, accel, nested, vcpus, memory_mib, disk_gib, reserved_memory_mib," \
-    " cpu_ratio, ram_ratio, disk_ratio, alloc_vcpus, alloc_memory_mib, alloc_disk_gib," \
-    " info, last_seen, created_at"
+    " cpu_ratio, ram_ratio, disk_ratio, alloc_vcpus, alloc_memory_mib, alloc_disk_gib, " \
+    info ", last_seen, created_at"
+#define NC_HOST_COLUMNS NC_HOST_COLUMNS_BUT("info")
 
 static NcHost *
 nc_host_from_row(NcRows *r)
@@ -30,7 +31,8 @@ nc_host_from_row(NcRows *r)
     h->alloc_vcpus = nc_rows_int(r, 12);
     h->alloc_memory_mib = nc_rows_int(r, 13);
     h->alloc_disk_gib = nc_rows_int(r, 14);
-    json_t *info = json_loads(nc_rows_text(r, 15), 0, &jerr);
+    const char *text = nc_rows_text(r, 15);
+    json_t *info = text ? json_loads(text, 0, &jerr) : NULL;
     if (json_is_object(info)) {
         json_decref(h->info);
         h->info = info;
@@ -106,23 +108,42 @@ nc_store_host_list(NcStore *st, GError **err)
 
 int
 nc_store_host_claim(NcStore *st, const char *host_id, int64_t vcpus,
-                    int64_t memory_mib, int64_t disk_gib, GError **err)
+                    int64_t memory_mib, int64_t disk_gib, NcHost **ret_host, GError **err)
 {
+#define NC_HOST_CLAIM \
+    "UPDATE hosts SET alloc_vcpus = alloc_vcpus + $2," \
+    " alloc_memory_mib = alloc_memory_mib + $3," \
+    " alloc_disk_gib = alloc_disk_gib + $4" \
+    " WHERE id = $1 AND state = 'up'" \
+    " AND alloc_vcpus + $2 <= vcpus * cpu_ratio / 1000" \
+    " AND alloc_memory_mib + $3 <=" \
+    "     (memory_mib - reserved_memory_mib) * ram_ratio / 1000" \
+    " AND alloc_disk_gib + $4 <= disk_gib * disk_ratio / 1000"
     g_assert(vcpus >= 0 && memory_mib >= 0 && disk_gib >= 0);
-    int64_t n = nc_store_exec(st, err,
-                              "UPDATE hosts SET alloc_vcpus = alloc_vcpus + $2,"
-                              " alloc_memory_mib = alloc_memory_mib + $3,"
-                              " alloc_disk_gib = alloc_disk_gib + $4"
-                              " WHERE id = $1 AND state = 'up'"
-                              " AND alloc_vcpus + $2 <= vcpus * cpu_ratio / 1000"
-                              " AND alloc_memory_mib + $3 <="
-                              "     (memory_mib - reserved_memory_mib) * ram_ratio / 1000"
-                              " AND alloc_disk_gib + $4 <= disk_gib * disk_ratio / 1000",
-                              NC_TEXT(host_id), NC_INT(vcpus), NC_INT(memory_mib),
-                              NC_INT(disk_gib), NC_END);
-    if (n < 0)
+    if (!ret_host) {
+        int64_t n = nc_store_exec(st, err, NC_HOST_CLAIM, NC_TEXT(host_id), NC_INT(vcpus),
+                                  NC_INT(memory_mib), NC_INT(disk_gib), NC_END);
+        if (n < 0)
+            return -1;
+        return n > 0 ? 1 : 0;
+    }
+    g_autoptr(NcRows) r = nc_store_query(st, err,
+                                         NC_HOST_CLAIM " RETURNING " NC_HOST_COLUMNS_BUT("NULL"),
+                                         NC_TEXT(host_id), NC_INT(vcpus), NC_INT(memory_mib),
+                                         NC_INT(disk_gib), NC_END);
+#undef NC_HOST_CLAIM
+    if (!r)
         return -1;
-    return n > 0 ? 1 : 0;
+    GError *local = NULL;
+    if (!nc_rows_next(r, &local)) {
+        if (local) {
+            g_propagate_error(err, local);
+            return -1;
+        }
+        return 0;
+    }
+    *ret_host = nc_host_from_row(r);
+    return 1;
 }
 
 int

@@ -20,6 +20,8 @@ GPtrArray *nc_store_host_list(NcStore *st, GError **err);
  * nc_store_host_claim:
  * @host_id: the host
  * @vcpus, @memory_mib, @disk_gib: what to add to its allocation (>= 0)
+ * @ret_host: (out) (optional): on a claim, the host's row after it, its
+ *   info left empty (the same statement returns it)
  *
  * Adds to the host's allocation only if the result stays within its limits
  * (capacity times ratio) and the host is up, in one conditional UPDATE, so
@@ -28,7 +30,7 @@ GPtrArray *nc_store_host_list(NcStore *st, GError **err);
  * Returns: 1 when claimed, 0 when it does not fit, -1 on failure.
  */
 int nc_store_host_claim(NcStore *st, const char *host_id, int64_t vcpus,
-                        int64_t memory_mib, int64_t disk_gib, GError **err);
+                        int64_t memory_mib, int64_t disk_gib, NcHost **ret_host, GError **err);
 
 /* Subtracts from the allocation (never below zero). */
 int nc_store_host_release(NcStore *st, const char *host_id, int64_t vcpus,

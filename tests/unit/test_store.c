@@ -408,14 +408,14 @@ claim_once(NcStore *st, bool in_txn, gint *failures)
 {
     int rc;
     if (!in_txn) {
-        rc = nc_store_host_claim(st, "h1", 1, 100, 1, NULL);
+        rc = nc_store_host_claim(st, "h1", 1, 100, 1, NULL, NULL);
     } else {
         g_auto(NcStoreTxn) txn = { 0 };
         if (nc_store_txn_begin(&txn, st, NULL) < 0) {
             g_atomic_int_inc(failures);
             return 0;
         }
-        rc = nc_store_host_claim(st, "h1", 1, 100, 1, NULL);
+        rc = nc_store_host_claim(st, "h1", 1, 100, 1, NULL, NULL);
         if (nc_store_txn_commit(&txn, NULL) < 0)
             rc = -1;
     }
@@ -457,10 +457,26 @@ test_claim_race(Fixture *f, gconstpointer data)
 
     /* a down host takes nothing */
     g_assert_cmpint(nc_store_host_set_state(f->st, "h1", "down", NULL), ==, 0);
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 1, 1, 1, NULL), ==, 0);
+    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 1, 1, 1, NULL, NULL), ==, 0);
     g_assert_cmpint(nc_store_host_seen(f->st, "h1", nc_now_ms(), NULL), ==, 1);
     g_assert_cmpint(nc_store_host_seen(f->st, "h1", nc_now_ms(), NULL), ==, 0);
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 1, 1, 1, NULL), ==, 1);
+    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 1, 1, 1, NULL, NULL), ==, 1);
+
+    /* a claim can return the row it left, without the host's info */
+    NcHost *after = NULL;
+    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 2, 3, 4, &after, NULL), ==, 1);
+    g_assert_nonnull(after);
+    g_assert_cmpstr(after->id, ==, "h1");
+    g_assert_cmpstr(after->name, ==, "one");
+    g_assert_cmpstr(after->state, ==, "up");
+    g_assert_cmpint(after->alloc_vcpus, ==, 3);
+    g_assert_cmpint(after->alloc_memory_mib, ==, 4);
+    g_assert_cmpint(after->alloc_disk_gib, ==, 5);
+    g_assert_cmpint(after->vcpus, >, 0);
+    g_clear_pointer(&after, nc_host_free);
+    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 100000, 1, 1, &after, NULL), ==, 0);
+    g_assert_null(after);
+    g_assert_cmpint(nc_store_host_release(f->st, "h1", 2, 3, 4, NULL), ==, 0);
 
     /* recount derives allocation from the VMs placed on the host */
     g_autoptr(NcVm) vm = make_vm("admin", "x", "h1");
@@ -578,8 +594,8 @@ test_hosts(Fixture *f, gconstpointer data)
     g_assert_cmpint(again->cpu_ratio, ==, 5000000000LL);
     g_assert_cmpint(again->reserved_memory_mib, ==, 512);
     /* integer division, as on every driver: (8192 - 512) * 1000 / 1000 */
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 0, 7681, 0, NULL), ==, 0);
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 0, 7680, 0, NULL), ==, 1);
+    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 0, 7681, 0, NULL, NULL), ==, 0);
+    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 0, 7680, 0, NULL, NULL), ==, 1);
     g_autoptr(GError) err = NULL;
     g_assert_null(nc_store_host_get(f->st, "h9", &err));
     g_assert_cmpint(nc_error_code(err), ==, NC_ERR_NOT_FOUND);
@@ -937,7 +953,7 @@ test_pg_reconnect(Fixture *f, gconstpointer data)
     }
     /* prepared statements are made again on the new connection */
     add_host(f->st, "h1", "one", 1);
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 1, 1, 1, NULL), ==, 1);
+    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 1, 1, 1, NULL, NULL), ==, 1);
 }
 
 /* Removes the cluster when the test process is gone, however it ends: a
