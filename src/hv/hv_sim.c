@@ -86,6 +86,21 @@ static int
 nc_hv_sim_prepare(NcHv *hv, const NcVmSpec *spec, bool start, GError **err)
 {
     GError *local = NULL;
+    if (start) {
+        /* the create first: a lookup that misses costs the test driver an
+         * error message, and most launches are first deliveries */
+        g_autofree char *xml = nc_hv_sim_xml(hv, spec);
+        if (nc__hv_create_transient(hv, xml, "start the simulated VM", &local) == 0)
+            return 0;
+        /* a second delivery finds its domain there: start it if need be */
+        g_autoptr(virDomain) there = nc__hv_lookup(hv, spec->id, NULL);
+        if (!there) {
+            g_propagate_error(err, local);
+            return -1;
+        }
+        g_clear_error(&local);
+        return nc__hv_generic_start(hv, spec->id, err);
+    }
     g_autoptr(virDomain) existing = nc__hv_lookup(hv, spec->id, &local);
     if (local) {
         g_propagate_error(err, local);
@@ -93,12 +108,9 @@ nc_hv_sim_prepare(NcHv *hv, const NcVmSpec *spec, bool start, GError **err)
     }
     if (!existing) {
         g_autofree char *xml = nc_hv_sim_xml(hv, spec);
-        if (start)
-            return nc__hv_create_transient(hv, xml, "start the simulated VM", err);
-        if (nc__hv_define(hv, xml, "define the simulated VM", err) < 0)
-            return -1;
+        return nc__hv_define(hv, xml, "define the simulated VM", err);
     }
-    return start ? nc__hv_generic_start(hv, spec->id, err) : 0;
+    return 0;
 }
 
 /* Gives a domain launched transient its lasting definition, so that it

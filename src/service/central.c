@@ -368,8 +368,7 @@ int
 nc__central_event(NcCentral *c, const char *project, const char *type,
                   const char *object_kind, const char *object_id, json_t *data, GError **err)
 {
-    return nc_store_event_append(c->store, project, type, object_kind, object_id, data,
-                                 err) < 0 ? -1 : 0;
+    return nc_store_event_append(c->store, project, type, object_kind, object_id, data, err);
 }
 
 uint64_t

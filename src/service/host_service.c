@@ -231,12 +231,16 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
     }
 
     /* what the host runs, against what the store says: in brief first,
-     * reading a whole VM only where something is to change */
+     * reading a whole VM only where something is to change.  A heartbeat
+     * without a list (a simulated host whose list has not changed since the
+     * last one it sent) says nothing about drift. */
+    json_t *doms = json_object_get(msg, "domains");
+    if (!json_is_array(doms))
+        return 0;
     g_autoptr(GHashTable) briefs = nc_store_vm_briefs(c->store, id, err);
     if (!briefs)
         return -1;
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
-    json_t *doms = json_object_get(msg, "domains");
     size_t i;
     json_t *d;
     json_array_foreach(doms, i, d) {

@@ -17,27 +17,19 @@ nc_event_free(NcEvent *ev)
     g_free(ev);
 }
 
-int64_t
+int
 nc_store_event_append(NcStore *st, const char *project, const char *type,
                       const char *object_kind, const char *object_id, json_t *data,
                       GError **err)
 {
     g_autoptr(json_t) owned = data ? data : json_object();
     g_autofree char *text = nc_json_dumps(owned);
-    g_autoptr(NcRows) r = nc_store_query(st, err,
-                                         "INSERT INTO events (time, project, type, object_kind,"
-                                         " object_id, data) VALUES ($1,$2,$3,$4,$5,$6)"
-                                         " RETURNING seq",
-                                         NC_INT(nc_now_ms()), NC_TEXT(project), NC_TEXT(type),
-                                         NC_TEXT(object_kind), NC_TEXT(object_id),
-                                         NC_TEXT(text), NC_END);
-    if (!r || !nc_rows_next(r, err))
-        return -1;
-    int64_t seq = nc_rows_int(r, 0);
-    /* finish the statement so the insert is complete before returning */
-    while (nc_rows_next(r, NULL))
-        ;
-    return seq;
+    return nc_store_exec(st, err,
+                         "INSERT INTO events (time, project, type, object_kind,"
+                         " object_id, data) VALUES ($1,$2,$3,$4,$5,$6)",
+                         NC_INT(nc_now_ms()), NC_TEXT(project), NC_TEXT(type),
+                         NC_TEXT(object_kind), NC_TEXT(object_id), NC_TEXT(text),
+                         NC_END) < 0 ? -1 : 0;
 }
 
 GPtrArray *

@@ -23,8 +23,10 @@ typedef struct {
 void nc_event_free(NcEvent *ev);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcEvent, nc_event_free)
 
-/* Appends an event; steals @data.  Returns its sequence number or -1. */
-int64_t nc_store_event_append(NcStore *st, const char *project, const char *type,
+/* Appends an event; steals @data.  Returns 0 or -1.  (Its sequence number
+ * is not returned: RETURNING costs SQLite a temporary table per row, and
+ * this is the store's most frequent INSERT.) */
+int nc_store_event_append(NcStore *st, const char *project, const char *type,
                               const char *object_kind, const char *object_id,
                               json_t *data, GError **err);
 

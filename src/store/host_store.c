@@ -120,27 +120,28 @@ nc_store_host_claim(NcStore *st, const char *host_id, int64_t vcpus,
     "     (memory_mib - reserved_memory_mib) * ram_ratio / 1000" \
     " AND alloc_disk_gib + $4 <= disk_gib * disk_ratio / 1000"
     g_assert(vcpus >= 0 && memory_mib >= 0 && disk_gib >= 0);
-    if (!ret_host) {
-        int64_t n = nc_store_exec(st, err, NC_HOST_CLAIM, NC_TEXT(host_id), NC_INT(vcpus),
-                                  NC_INT(memory_mib), NC_INT(disk_gib), NC_END);
-        if (n < 0)
-            return -1;
-        return n > 0 ? 1 : 0;
-    }
-    g_autoptr(NcRows) r = nc_store_query(st, err,
-                                         NC_HOST_CLAIM " RETURNING " NC_HOST_COLUMNS_BUT("NULL"),
-                                         NC_TEXT(host_id), NC_INT(vcpus), NC_INT(memory_mib),
-                                         NC_INT(disk_gib), NC_END);
+    int64_t n = nc_store_exec(st, err, NC_HOST_CLAIM, NC_TEXT(host_id), NC_INT(vcpus),
+                              NC_INT(memory_mib), NC_INT(disk_gib), NC_END);
 #undef NC_HOST_CLAIM
+    if (n <= 0)
+        return n < 0 ? -1 : 0;
+    if (!ret_host)
+        return 1;
+    /* not UPDATE ... RETURNING: SQLite buffers its rows in a temporary
+     * table, which costs more than this second statement */
+    g_autoptr(NcRows) r = nc_store_query(st, err,
+                                         "SELECT " NC_HOST_COLUMNS_BUT("NULL") " FROM hosts"
+                                         " WHERE id = $1",
+                                         NC_TEXT(host_id), NC_END);
     if (!r)
         return -1;
     GError *local = NULL;
     if (!nc_rows_next(r, &local)) {
-        if (local) {
+        if (local)
             g_propagate_error(err, local);
-            return -1;
-        }
-        return 0;
+        else
+            nc_error_set(err, NC_ERR_INTERNAL, "host '%.64s' vanished after its claim", host_id);
+        return -1;
     }
     *ret_host = nc_host_from_row(r);
     return 1;

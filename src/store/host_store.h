@@ -20,8 +20,8 @@ GPtrArray *nc_store_host_list(NcStore *st, GError **err);
  * nc_store_host_claim:
  * @host_id: the host
  * @vcpus, @memory_mib, @disk_gib: what to add to its allocation (>= 0)
- * @ret_host: (out) (optional): on a claim, the host's row after it, its
- *   info left empty (the same statement returns it)
+ * @ret_host: (out) (optional): on a claim, the host's row read right after
+ *   it (in the caller's transaction, if any), its info left empty
  *
  * Adds to the host's allocation only if the result stays within its limits
  * (capacity times ratio) and the host is up, in one conditional UPDATE, so

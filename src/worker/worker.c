@@ -40,7 +40,13 @@ struct NcWorker {
     gint domains_gen;       /* bumped after each command and event */
     int list_gen;           /* the generation list_cache was read at */
     json_t *list_cache;
+    int beats_unlisted;     /* heartbeats since the list last went along */
 };
+
+/* A kept domain list goes along with every this many heartbeats; the ones
+ * between leave it out, and the central node checks for drift only when a
+ * list comes.  A changed list goes along at once. */
+#define NC_WORKER_LIST_EVERY 6
 
 /* A message of several commands ({"kind": "batch", "commands": [...]}, from
  * the central node's relay).  Its commands run in their VMs' lanes like
@@ -603,9 +609,15 @@ nc_worker_heartbeat_json(NcWorker *w)
     json_object_set_new(host, "ports", plist);
     /* read before the listing: a command done during it bumps it again */
     int gen = g_atomic_int_get(&w->domains_gen);
-    if (w->list_cache && d->changes_only_through_us && gen == w->list_gen)
-        return json_pack("{s:s, s:o, s:O, s:I}", "type", "heartbeat", "host", host,
-                         "domains", w->list_cache, "time", (json_int_t)now);
+    if (w->list_cache && d->changes_only_through_us && gen == w->list_gen) {
+        json_t *hb = json_pack("{s:s, s:o, s:I}", "type", "heartbeat", "host", host,
+                               "time", (json_int_t)now);
+        if (++w->beats_unlisted >= NC_WORKER_LIST_EVERY) {
+            w->beats_unlisted = 0;
+            json_object_set(hb, "domains", w->list_cache);
+        }
+        return hb;
+    }
     g_autoptr(GPtrArray) doms = d->vm_list(w->hv, &err);
     if (!doms) {
         json_decref(host);
@@ -639,6 +651,7 @@ nc_worker_heartbeat_json(NcWorker *w)
     json_decref(w->list_cache);
     w->list_cache = json_incref(list);
     w->list_gen = gen;
+    w->beats_unlisted = 0;
     return json_pack("{s:s, s:o, s:o, s:I}", "type", "heartbeat", "host", host,
                      "domains", list, "time", (json_int_t)now);
 }

@@ -647,9 +647,12 @@ test_ops_and_events(Fixture *f, gconstpointer data)
     g_assert_cmpint(nc_store_op_prune(f->st, nc_now_ms() + 1000, NULL), ==, 1);
 
     g_assert_cmpint(nc_store_event_last(f->st, NULL), ==, 0);
-    int64_t s1 = nc_store_event_append(f->st, "admin", "vm.state", "vm", "a", NULL, NULL);
-    int64_t s2 = nc_store_event_append(f->st, "p2", "vm.state", "vm", "b",
-                                       json_pack("{s:s}", "state", "running"), NULL);
+    g_assert_cmpint(nc_store_event_append(f->st, "admin", "vm.state", "vm", "a", NULL, NULL),
+                    ==, 0);
+    int64_t s1 = nc_store_event_last(f->st, NULL);
+    g_assert_cmpint(nc_store_event_append(f->st, "p2", "vm.state", "vm", "b",
+                                          json_pack("{s:s}", "state", "running"), NULL), ==, 0);
+    int64_t s2 = nc_store_event_last(f->st, NULL);
     g_assert_cmpint(s1, >, 0);
     g_assert_cmpint(s2, >, s1);
     g_autoptr(GPtrArray) all = nc_store_event_list(f->st, NULL, 0, 10, NULL);
