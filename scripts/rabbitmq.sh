@@ -87,15 +87,19 @@ start() {
 	fi
 	mkdir -p "$dir/mnesia" "$dir/log"
 	[ -f "$dir/enabled_plugins" ] || echo '[].' >"$dir/enabled_plugins"
+	# statistics and quorum-queue ticks every 60 s instead of 5: with a
+	# thousand hosts (2,000 quorum queues, 1,000 connections) the idle
+	# broker used 0.16 of a core on them, 0.02 with these (BENCHMARKS.md)
 	[ -f "$dir/rabbitmq.conf" ] || cat >"$dir/rabbitmq.conf" <<-EOF
 		listeners.tcp.default = 127.0.0.1:$port
 		loopback_users.guest = true
 		disk_free_limit.absolute = 50MB
 		log.file.level = warning
 		log.console = false
+		collect_statistics_interval = 60000
 	EOF
 	: >"$dir/rabbitmq-env.conf"
-	[ -f "$dir/advanced.config" ] || echo '[].' >"$dir/advanced.config"
+	[ -f "$dir/advanced.config" ] || echo '[{rabbit, [{quorum_tick_interval, 60000}]}].' >"$dir/advanced.config"
 	if [ "$(id -u)" -eq 0 ]; then
 		chown -R rabbitmq:rabbitmq "$dir"
 		if ! "${as_owner[@]}" test -x "$dir" -a -w "$dir"; then
