@@ -82,14 +82,8 @@ nc_market_user_get(NcMarket *m, const char *id, GError **err)
                                          NC_TEXT(id), NC_END);
     if (!r)
         return NULL;
-    GError *local = NULL;
-    if (!nc_rows_next(r, &local)) {
-        if (local)
-            g_propagate_error(err, local);
-        else
-            nc_error_set(err, NC_ERR_NOT_FOUND, "no such user");
+    if (!nc_rows_first(r, err, "no such user"))
         return NULL;
-    }
     return nc_market_user_json(r);
 }
 
@@ -421,14 +415,8 @@ nc_market_provider_public(NcMarket *m, const char *id, GError **err)
                                          NC_TEXT(id), NC_END);
     if (!r)
         return NULL;
-    GError *local = NULL;
-    if (!nc_rows_next(r, &local)) {
-        if (local)
-            g_propagate_error(err, local);
-        else
-            nc_error_set(err, NC_ERR_NOT_FOUND, "no such provider");
+    if (!nc_rows_first(r, err, "no such provider"))
         return NULL;
-    }
     return json_pack("{s:s, s:s, s:s, s:o, s:I, s:I}", "id", nc_rows_text(r, 0),
                      "company", nc_rows_text(r, 1), "address", nc_rows_text(r, 2),
                      "since", nc_market_time_json(nc_rows_int(r, 3)),

@@ -70,14 +70,8 @@ nc_market_offer_get(NcMarket *m, const NcMarketCaller *caller, const char *id, G
                                          NC_END);
     if (!r)
         return NULL;
-    GError *local = NULL;
-    if (!nc_rows_next(r, &local)) {
-        if (local)
-            g_propagate_error(err, local);
-        else
-            nc_error_set(err, NC_ERR_NOT_FOUND, "no offer %.40s in the catalogue", id);
+    if (!nc_rows_first(r, err, "no offer %.40s in the catalogue", id))
         return NULL;
-    }
     return nc_market_offer_row(m, r);
 }
 

@@ -76,14 +76,8 @@ nc_store_host_get(NcStore *st, const char *key, GError **err)
                                          NC_TEXT(key), NC_END);
     if (!r)
         return NULL;
-    GError *local = NULL;
-    if (!nc_rows_next(r, &local)) {
-        if (local)
-            g_propagate_error(err, local);
-        else
-            nc_error_set(err, NC_ERR_NOT_FOUND, "no host '%.64s'", key);
+    if (!nc_rows_first(r, err, "no host '%.64s'", key))
         return NULL;
-    }
     return nc_host_from_row(r);
 }
 
@@ -135,14 +129,8 @@ nc_store_host_claim(NcStore *st, const char *host_id, int64_t vcpus,
                                          NC_TEXT(host_id), NC_END);
     if (!r)
         return -1;
-    GError *local = NULL;
-    if (!nc_rows_next(r, &local)) {
-        if (local)
-            g_propagate_error(err, local);
-        else
-            nc_error_set(err, NC_ERR_INTERNAL, "host '%.64s' vanished after its claim", host_id);
+    if (!nc_rows_first(r, err, "host '%.64s' vanished after its claim", host_id))
         return -1;
-    }
     *ret_host = nc_host_from_row(r);
     return 1;
 }

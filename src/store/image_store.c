@@ -65,14 +65,8 @@ nc_store_image_get(NcStore *st, const char *project, const char *key, GError **e
                            NC_TEXT(key), NC_TEXT(project), NC_END);
     if (!r)
         return NULL;
-    GError *local = NULL;
-    if (!nc_rows_next(r, &local)) {
-        if (local)
-            g_propagate_error(err, local);
-        else
-            nc_error_set(err, NC_ERR_NOT_FOUND, "no image '%.64s'", key);
+    if (!nc_rows_first(r, err, "no image '%.64s'", key))
         return NULL;
-    }
     return nc_image_from_row(r);
 }
 

@@ -61,14 +61,8 @@ nc_store_project_resolve(NcStore *st, const char *key, GError **err)
                                          NC_TEXT(key), NC_END);
     if (!r)
         return NULL;
-    GError *local = NULL;
-    if (!nc_rows_next(r, &local)) {
-        if (local)
-            g_propagate_error(err, local);
-        else
-            nc_error_set(err, NC_ERR_NOT_FOUND, "no project '%.64s'", key);
+    if (!nc_rows_first(r, err, "no project '%.64s'", key))
         return NULL;
-    }
     return nc_rows_dup(r, 0);
 }
 

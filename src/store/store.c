@@ -6,6 +6,7 @@
 #include "vm_store.h"
 #include "util/nc_error.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,6 +236,24 @@ nc_rows_next(NcRows *rows, GError **err)
     if (rc < 0 && rows->st->depth > 0)
         rows->st->failed = true;
     return rc == 1;
+}
+
+bool
+nc_rows_first(NcRows *rows, GError **err, const char *fmt, ...)
+{
+    GError *local = NULL;
+    if (nc_rows_next(rows, &local))
+        return true;
+    if (local) {
+        g_propagate_error(err, local);
+    } else if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        nc_error_set(err, NC_ERR_NOT_FOUND, "%s", msg);
+    }
+    return false;
 }
 
 int64_t

@@ -259,14 +259,8 @@ nc_store_project_quota_get(NcStore *st, const char *project, int64_t *ret_volume
                                          " WHERE id = $1", NC_TEXT(project), NC_END);
     if (!r)
         return -1;
-    GError *local = NULL;
-    if (!nc_rows_next(r, &local)) {
-        if (local)
-            g_propagate_error(err, local);
-        else
-            nc_error_set(err, NC_ERR_NOT_FOUND, "no project '%.64s'", project);
+    if (!nc_rows_first(r, err, "no project '%.64s'", project))
         return -1;
-    }
     *ret_volumes = nc_rows_is_null(r, 0) ? NC_DEFAULT_QUOTA_VOLUMES : nc_rows_int(r, 0);
     *ret_gib = nc_rows_is_null(r, 1) ? NC_DEFAULT_QUOTA_VOLUME_GIB : nc_rows_int(r, 1);
     return 0;
