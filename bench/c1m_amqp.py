@@ -11,7 +11,8 @@ separate `nestcloud worker --bus amqp:// --sim-hosts N` processes.
     as C1M submitted jobs of many instances; 1: one VM per POST);
     C1M_POLICY=pack|spread, the placement policy (default pack, Nomad's
     default bin-packing); C1M_IDLE=S first measures for S seconds the CPU
-    the processes use with every host up and no work (default 0: skip))
+    the processes use with every host up and no work (default 0: skip);
+    C1M_TICK_MS, the broker's quorum_tick_interval (default 60000))
 
 Clock: from the first POST /v1/vms to the moment /v1/status counts every
 VM running (each VM is "running" only after its worker's op.result, sent
@@ -67,6 +68,10 @@ def main():
     sim_vcpus = max(2, -(-per_host // 4))
     sim_memory = 512 + per_host * 64 + 256
 
+    # quorum queues tick every 60 s, not 5: 2,000 of them ticking cost the
+    # idle broker 0.09 of a core (scripts/rabbitmq.sh; C1M_TICK_MS overrides)
+    tick_ms = os.environ.get("C1M_TICK_MS", "60000")
+    os.environ["NC_RABBITMQ_QUORUM_TICK_MS"] = tick_ms
     broker = Broker("c1m").start()
     cloud = Cloud("c1m", command="serve")
     workers = []
@@ -148,6 +153,7 @@ def main():
         result = {
             "vms": n, "hosts": hosts, "worker_processes": procs, "client_threads": threads,
             "vms_per_request": per_request, "policy": policy,
+            "quorum_tick_ms": int(tick_ms),
             "store": cloud.get("/v1/status")["store"],
             "seconds_to_all_running": round(t_run, 2),
             "vms_per_second": round(n / t_run, 1),

@@ -88,13 +88,24 @@ nc_hv_sim_prepare(NcHv *hv, const NcVmSpec *spec, bool start, GError **err)
     GError *local = NULL;
     if (start) {
         /* the create first: a lookup that misses costs the test driver an
-         * error message, and most launches are first deliveries */
+         * error message, and most launches find no domain.  The test driver
+         * also starts a stopped domain of the same name and UUID this way
+         * (a vm.start, or a create delivered again after a stop), keeping
+         * its lasting definition */
         g_autofree char *xml = nc_hv_sim_xml(hv, spec);
         if (nc__hv_create_transient(hv, xml, "start the simulated VM", &local) == 0)
             return 0;
-        /* a second delivery finds its domain there: start it if need be */
-        g_autoptr(virDomain) there = nc__hv_lookup(hv, spec->id, NULL);
-        if (!there) {
+        /* a running domain of ours is started already; another cloud's
+         * domain is refused as the lookup says */
+        g_autoptr(virDomain) there = NULL;
+        GError *found_err = NULL;
+        int found = nc__hv_find(hv, spec->id, &there, &found_err);
+        if (found < 0) {
+            g_clear_error(&local);
+            g_propagate_error(err, found_err);
+            return -1;
+        }
+        if (found == 0) {
             g_propagate_error(err, local);
             return -1;
         }

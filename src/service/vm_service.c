@@ -302,7 +302,6 @@ nc__vm_resolve_image(NcCentral *c, const char *project, NcVmSpec *spec, GError *
     return img;
 }
 
-
 /* Whether @project may have @adding more VMs. */
 static int
 nc_vm_quota_check(NcCentral *c, const char *project, int64_t adding, GError **err)
@@ -382,13 +381,13 @@ nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced
     if (forced_host) {
         /* the capacity was set aside by a reservation on this host */
         const NcVmSpec *s = vm->spec;
+        g_autoptr(NcHost) h = NULL;
         int rc = nc_store_host_claim(c->store, forced_host, s->vcpus, s->memory_mib, s->disk_gib,
-                                     NULL, err);
+                                     &h, err);
         if (rc < 0)
             return NULL;
         nc__central_touch_host(c, forced_host);
-        g_autoptr(NcHost) h = nc_store_host_get(c->store, forced_host, err);
-        if (!h)
+        if (rc == 0 && !(h = nc_store_host_get(c->store, forced_host, err)))
             return NULL;
         if (rc == 0) {
             nc_error_set(err, NC_ERR_NO_CAPACITY, "host '%s' no longer has the room that was "

@@ -18,6 +18,7 @@ GPtrArray *nc_store_image_list(NcStore *st, const char *project, GError **err);
 
 int nc_store_image_delete(NcStore *st, const char *id, GError **err);
 
-/* Marks an image made from a snapshot available, with its size on disk. */
+/* Marks an image available, with its size on disk and the time its file
+ * became whole (the scheduler trusts only image lists taken after it). */
 int nc_store_image_set_ready(NcStore *st, const char *id, int64_t size_bytes, int64_t ready_at,
                              GError **err);
