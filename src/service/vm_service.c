@@ -158,7 +158,8 @@ nc_vm_excluded_hosts(NcCentral *c, const NcVm *vm, const NcImage *img, GError **
     while (g_hash_table_iter_next(&it, &host, &value)) {
         NcHostImages *hi = value;
         /* a list taken before the image's file was whole proves nothing */
-        if (img->ready_at && hi->at > img->ready_at && !g_hash_table_contains(hi->files, img->file))
+        if (img->ready_at && hi->at > img->ready_at &&
+            !g_hash_table_contains(hi->files, img->file))
             g_hash_table_add(ex, g_strdup(host));
     }
     g_mutex_unlock(&c->sched_lock);
@@ -387,11 +388,11 @@ nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced
         if (rc < 0)
             return NULL;
         nc__central_touch_host(c, forced_host);
-        if (rc == 0 && !(h = nc_store_host_get(c->store, forced_host, err)))
-            return NULL;
         if (rc == 0) {
-            nc_error_set(err, NC_ERR_NO_CAPACITY, "host '%s' no longer has the room that was "
-                         "reserved (is it down, or did its capacity shrink?)", h->name);
+            g_autoptr(NcHost) full = nc_store_host_get(c->store, forced_host, err);
+            if (full)
+                nc_error_set(err, NC_ERR_NO_CAPACITY, "host '%s' no longer has the room that "
+                             "was reserved (is it down, or did its capacity shrink?)", full->name);
             return NULL;
         }
         vm->host = g_strdup(h->id);
