@@ -485,13 +485,7 @@ nc_market_token_delete(NcMarket *m, const NcMarketCaller *caller, const char *id
 {
     int64_t n = nc_store_exec(m->store, err, "DELETE FROM tokens WHERE id = $1 AND user_id = $2",
                               NC_TEXT(id), NC_TEXT(caller->user_id), NC_END);
-    if (n < 0)
-        return -1;
-    if (n == 0) {
-        nc_error_set(err, NC_ERR_NOT_FOUND, "no such token");
-        return -1;
-    }
-    return 0;
+    return nc_store_found(n, err, "no such token");
 }
 
 void

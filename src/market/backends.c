@@ -301,13 +301,7 @@ nc_market_backend_owned(NcMarket *m, const NcMarketCaller *caller, const char *i
                                 " AND ($3 = 1 OR removed_at IS NULL)",
                                 NC_TEXT(id), NC_TEXT(caller->user_id), NC_INT(allow_removed),
                                 NC_END);
-    if (n < 0)
-        return -1;
-    if (n == 0) {
-        nc_error_set(err, NC_ERR_NOT_FOUND, "you have no backend %.40s", id);
-        return -1;
-    }
-    return 0;
+    return nc_store_found(n, err, "you have no backend %.40s", id);
 }
 
 json_t *

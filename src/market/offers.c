@@ -227,13 +227,7 @@ nc_market_offer_owned(NcMarket *m, const NcMarketCaller *caller, const char *id,
     int64_t n = nc_market_count(m->store, err,
                                 "SELECT COUNT(*) FROM offers WHERE id = $1 AND provider = $2",
                                 NC_TEXT(id), NC_TEXT(caller->user_id), NC_END);
-    if (n < 0)
-        return -1;
-    if (n == 0) {
-        nc_error_set(err, NC_ERR_NOT_FOUND, "you have no offer %.40s", id);
-        return -1;
-    }
-    return 0;
+    return nc_store_found(n, err, "you have no offer %.40s", id);
 }
 
 json_t *

@@ -256,6 +256,23 @@ nc_rows_first(NcRows *rows, GError **err, const char *fmt, ...)
     return false;
 }
 
+int
+nc_store_found(int64_t n, GError **err, const char *fmt, ...)
+{
+    if (n < 0)
+        return -1;
+    if (n > 0)
+        return 0;
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+        va_end(ap);
+        nc_error_set(err, NC_ERR_NOT_FOUND, "%s", msg);
+    }
+    return -1;
+}
+
 int64_t
 nc_rows_int(NcRows *rows, int col)
 {

@@ -161,6 +161,9 @@ bool nc_rows_next(NcRows *rows, GError **err);
 /* nc_rows_next() for the one row a lookup expects: with none, sets
  * NC_ERR_NOT_FOUND with the message @fmt.  Returns: true with the row. */
 bool nc_rows_first(NcRows *rows, GError **err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* For @n rows counted or changed (nc_store_exec(), a COUNT): -1 as it is,
+ * 0 as NC_ERR_NOT_FOUND with the message @fmt.  Returns: 0 with a row. */
+int nc_store_found(int64_t n, GError **err, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 int64_t nc_rows_int(NcRows *rows, int col);
 /* The text stays valid until the next nc_rows_next(); NULL for SQL NULL. */
 const char *nc_rows_text(NcRows *rows, int col);

@@ -256,19 +256,6 @@ nc_store_vm_count_by_state(NcStore *st, GError **err)
     return out;
 }
 
-/* The end of an UPDATE of one VM: @n rows changed. */
-static int
-nc_vm_updated(int64_t n, const char *id, GError **err)
-{
-    if (n < 0)
-        return -1;
-    if (n == 0) {
-        nc_error_set(err, NC_ERR_NOT_FOUND, "no VM '%s'", id);
-        return -1;
-    }
-    return 0;
-}
-
 int
 nc_store_vm_update(NcStore *st, NcVm *vm, GError **err)
 {
@@ -289,7 +276,7 @@ nc_store_vm_update(NcStore *st, NcVm *vm, GError **err)
                               NC_TEXT(addrs), NC_TEXT(vm->placement), NC_TEXT(vm->error),
                               NC_TEXT(vm->op), NC_INT(vm->updated_at), NC_INT(s->expires_at),
                               NC_END);
-    return nc_vm_updated(n, s->id, err);
+    return nc_store_found(n, err, "no VM '%s'", s->id);
 }
 
 void
@@ -348,7 +335,7 @@ nc_store_vm_status_update(NcStore *st, const NcVmStatus *s, GError **err)
                               NC_TEXT(s->id), NC_TEXT(nc_vm_state_name(s->state)),
                               NC_TEXT(s->desired), NC_TEXT(s->error), NC_TEXT(s->op),
                               NC_INT(nc_now_ms()), NC_END);
-    return nc_vm_updated(n, s->id, err);
+    return nc_store_found(n, err, "no VM '%s'", s->id);
 }
 
 int

@@ -688,26 +688,28 @@ test_tokens(Fixture *f, gconstpointer data)
     g_assert_cmpuint(json_array_size(projects), ==, 2);
 }
 
+static NcImage *
+make_image(const char *project, const char *name, const char *format, const char *file,
+           const char *state)
+{
+    NcImage *img = nc_image_new();
+    img->id = nc_uuid_new();
+    img->project = g_strdup(project);
+    img->name = g_strdup(name);
+    img->format = g_strdup(format);
+    img->file = g_strdup(file);
+    img->state = g_strdup(state);
+    return img;
+}
+
 static void
 test_images(Fixture *f, gconstpointer data)
 {
-    g_autoptr(NcImage) pub = nc_image_new();
-    pub->id = nc_uuid_new();
-    pub->project = g_strdup("admin");
-    pub->name = g_strdup("test");
+    g_autoptr(NcImage) pub = make_image("admin", "test", "qcow2", "a.qcow2", "available");
     pub->is_public = true;
-    pub->format = g_strdup("qcow2");
-    pub->file = g_strdup("a.qcow2");
-    pub->state = g_strdup("available");
     pub->size_bytes = 5ULL << 30;   /* past 32 bits */
     g_assert_cmpint(nc_store_image_insert(f->st, pub, NULL), ==, 0);
-    g_autoptr(NcImage) own = nc_image_new();
-    own->id = nc_uuid_new();
-    own->project = g_strdup("p2");
-    own->name = g_strdup("test");
-    own->format = g_strdup("raw");
-    own->file = g_strdup("b.raw");
-    own->state = g_strdup("available");
+    g_autoptr(NcImage) own = make_image("p2", "test", "raw", "b.raw", "available");
     g_assert_cmpint(nc_store_image_insert(f->st, own, NULL), ==, 0);
     g_autoptr(GError) err = NULL;
     g_assert_cmpint(nc_store_image_insert(f->st, own, &err), ==, -1);
@@ -734,13 +736,7 @@ test_images(Fixture *f, gconstpointer data)
     g_assert_cmpuint(left->len, ==, 1);
 
     /* an image being written has no ready time until its file is whole */
-    g_autoptr(NcImage) wip = nc_image_new();
-    wip->id = nc_uuid_new();
-    wip->project = g_strdup("p2");
-    wip->name = g_strdup("wip");
-    wip->format = g_strdup("qcow2");
-    wip->file = g_strdup("c.qcow2");
-    wip->state = g_strdup("creating");
+    g_autoptr(NcImage) wip = make_image("p2", "wip", "qcow2", "c.qcow2", "creating");
     wip->created_at = 1000;
     g_assert_cmpint(nc_store_image_insert(f->st, wip, NULL), ==, 0);
     g_autoptr(NcImage) w1 = nc_store_image_get(f->st, "p2", "wip", NULL);
