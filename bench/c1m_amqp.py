@@ -37,13 +37,23 @@ from test_amqp import Broker, Worker  # noqa: E402
 from common import record  # noqa: E402
 
 
-def _proc_cpu(pid):
+def _proc_stat(pid):
+    """/proc/PID/stat's fields after the command name ([0] is field 3)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
+            return f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _proc_cpu(pid):
+    fields = _proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
+def minor_faults(procs):
+    """Page faults served without I/O so far, summed over processes."""
+    return sum(int(f[7]) for f in map(_proc_stat, procs) if f)
 
 
 def cpu_seconds(cloud, workers, broker):
@@ -127,6 +137,7 @@ def main():
             idle = {k: round((c1[k] - c0.get(k, 0)) / dt, 3) for k in c1}
             print(f"  idle, in cores: {idle}", flush=True)
         cpu0 = cpu_seconds(cloud, workers, broker)
+        faults0 = minor_faults([w.proc.pid for w in workers])
         t0 = time.monotonic()
         ts = [threading.Thread(target=post, args=(k,)) for k in range(threads)]
         for t in ts:
@@ -145,6 +156,7 @@ def main():
         wait_for(f"{n} VMs running", running, timeout=7200, interval=2)
         t_run = time.monotonic() - t0
         cpu1 = cpu_seconds(cloud, workers, broker)
+        faults1 = minor_faults([w.proc.pid for w in workers])
         for t in ts:
             t.join()
         t_accept = max(p[0] for p in progress if p[1] < n) if any(p[1] < n for p in progress) \
@@ -161,6 +173,7 @@ def main():
             "nomad_c1m_anchor_per_second": 3750,
             # CPU seconds spent during the run, by process (2 cores shared)
             "cpu_seconds": {k: round(cpu1[k] - cpu0.get(k, 0), 1) for k in cpu1},
+            "worker_minor_faults": faults1 - faults0,
             "load_average_1min_at_end": os.getloadavg()[0],
         }
         if idle is not None:

@@ -162,9 +162,13 @@ nc__hv_conn(NcHv *hv, GError **err)
         }
         virConnectSetKeepAlive(hv->conn, 5, 3);
         virConnectRegisterCloseCallback(hv->conn, nc_hv_close_cb, hv, NULL);
-        hv->lifecycle_cb = virConnectDomainEventRegisterAny(
-            hv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-            VIR_DOMAIN_EVENT_CALLBACK(nc_hv_lifecycle_cb), hv, NULL);
+        /* on a driver whose domains change only through our own calls,
+         * an event would only echo a call whose result the caller already
+         * has, at the cost of waking the event thread for each one */
+        if (!hv->drv->changes_only_through_us)
+            hv->lifecycle_cb = virConnectDomainEventRegisterAny(
+                hv->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                VIR_DOMAIN_EVENT_CALLBACK(nc_hv_lifecycle_cb), hv, NULL);
     }
     virConnectPtr c = hv->conn;
     virConnectRef(c);
