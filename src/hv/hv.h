@@ -58,7 +58,9 @@ typedef struct {
     const char *name;
     /* true when the domains change only through this process's own calls
      * (libvirt's test driver): a listing then stays true until the next
-     * call that acts on a domain, and need not be read again before */
+     * call that acts on a domain, and need not be read again before; and
+     * libvirt's lifecycle events, which would only echo those calls, are
+     * not watched (nc_hv_watch() callbacks never come) */
     bool changes_only_through_us;
     int (*open)(NcHv *hv, GError **err);
     void (*close)(NcHv *hv);
