@@ -8,6 +8,20 @@
 set -euo pipefail
 
 uri=qemu:///system
+
+# /dev/kvm as udev leaves it on Debian (50-udev-default.rules: group kvm,
+# mode 0660).  Without udev it can be root's alone: QEMU, which runs as
+# libvirt-qemu, then cannot open it, while libvirt's capability probe finds
+# KVM.  libvirt 9.0 takes that disagreement for stale capabilities and probes
+# QEMU again on every lookup (seconds each, under one lock), until every
+# call waits on it.  Whether KVM runs guests is still decided by trying one.
+if [ -c /dev/kvm ] && [ "$(id -u)" -eq 0 ] && [ -z "$(find /dev/kvm -perm -0060 -group kvm 2>/dev/null)" ]; then
+	getent group kvm >/dev/null || groupadd -r kvm
+	chgrp kvm /dev/kvm
+	chmod 0660 /dev/kvm
+	echo "libvirt: /dev/kvm set to group kvm, mode 0660, as udev would" >&2
+fi
+
 if virsh -c "$uri" version >/dev/null 2>&1; then
 	exit 0
 fi
