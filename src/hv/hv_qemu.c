@@ -23,12 +23,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #define NC_NETWORK_NAME "nestcloud"
 #define NC_NETWORK_BRIDGE "ncbr0"
 #define NC_PROBE_TIMEOUT_US (8 * G_USEC_PER_SEC)
+/* the accelerator decided on this machine, for every state directory */
+#define NC_HV_ACCEL_CACHE "/var/cache/nestcloud/accel.json"
 
 /* ---- accelerator: decided by trying a guest, remembered per host ---- */
 
@@ -43,7 +46,28 @@ nc_hv_accel_key(NcHv *hv)
         nc__hv_conn_done(conn);
     }
     uname(&u);
-    return g_strdup_printf("%s/%s/%lu", u.release, u.machine, qemu_ver);
+    /* /dev/kvm's owner and mode: who may open it decides as much */
+    struct stat kvm = { 0 };
+    stat("/dev/kvm", &kvm);
+    return g_strdup_printf("%s/%s/%lu/%s/kvm:%u:%u:%o", u.release, u.machine, qemu_ver,
+                           hv->uri, (unsigned)kvm.st_uid, (unsigned)kvm.st_gid,
+                           (unsigned)(kvm.st_mode & 07777));
+}
+
+/* The accelerator @key decided, from @file; NULL if it holds another key's. */
+static char *
+nc_hv_accel_read(const char *file, const char *key)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(file, &text, NULL, NULL))
+        return NULL;
+    json_error_t jerr;
+    g_autoptr(json_t) j = json_loads(text, 0, &jerr);
+    const char *accel = nc_json_str(j, "accel");
+    if (g_strcmp0(nc_json_str(j, "key"), key) != 0 ||
+        (g_strcmp0(accel, "kvm") != 0 && g_strcmp0(accel, "tcg") != 0))
+        return NULL;
+    return g_strdup(accel);
 }
 
 /* Boots the probe kernel as a KVM guest and watches its serial output. */
@@ -97,20 +121,24 @@ nc_hv_decide_accel(NcHv *hv)
         hv->accel = g_strdup(hv->accel_setting);
         return;
     }
+    /* the host's answer, kept in the state directory and, for every
+     * state directory on the machine, in NC_HV_ACCEL_CACHE (a probe that
+     * times out costs NC_PROBE_TIMEOUT_US each time a new one starts) */
     g_autofree char *key = nc_hv_accel_key(hv);
     g_autofree char *cache = g_build_filename(hv->state_dir, "accel.json", NULL);
-    g_autofree char *text = NULL;
-    if (g_file_get_contents(cache, &text, NULL, NULL)) {
-        json_error_t jerr;
-        g_autoptr(json_t) j = json_loads(text, 0, &jerr);
-        if (g_strcmp0(nc_json_str(j, "key"), key) == 0 && nc_json_str(j, "accel")) {
-            hv->accel = g_strdup(nc_json_str(j, "accel"));
-            return;
-        }
-    }
-    hv->accel = g_strdup(nc_hv_try_kvm(hv) ? "kvm" : "tcg");
+    hv->accel = nc_hv_accel_read(cache, key);
+    if (hv->accel)
+        return;
+    hv->accel = nc_hv_accel_read(NC_HV_ACCEL_CACHE, key);
+    bool probed = !hv->accel;
+    if (probed)
+        hv->accel = g_strdup(nc_hv_try_kvm(hv) ? "kvm" : "tcg");
     g_autoptr(json_t) j = json_pack("{s:s, s:s}", "key", key, "accel", hv->accel);
     g_autofree char *out = nc_json_dumps(j);
+    g_autofree char *dir = g_path_get_dirname(NC_HV_ACCEL_CACHE);
+    /* the machine's copy only where we may write it (root) */
+    if (probed && nc_fs_mkdir_p(dir, 0755, NULL) == 0)
+        nc_fs_write_atomic(NC_HV_ACCEL_CACHE, out, strlen(out), 0644, NULL);
     nc_fs_write_atomic(cache, out, strlen(out), 0644, NULL);
 }
 
