@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 static const char *nc_log_program = "nestcloud";
-static gboolean nc_log_debug_on;
+gboolean nc__log_debug_on;
 static gboolean nc_log_stamp;
 static GMutex nc_log_lock;
 
@@ -15,7 +15,7 @@ nc_log_handler(const char *domain, GLogLevelFlags level, const char *message,
 {
     const char *tag;
 
-    if ((level & G_LOG_LEVEL_DEBUG) && !nc_log_debug_on)
+    if ((level & G_LOG_LEVEL_DEBUG) && !nc__log_debug_on)
         return;
     if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
         tag = "error";
@@ -43,7 +43,7 @@ nc_log_init(const char *program)
     const char *dbg = g_getenv("NESTCLOUD_DEBUG");
 
     nc_log_program = program;
-    nc_log_debug_on = dbg && *dbg && g_strcmp0(dbg, "0") != 0;
+    nc__log_debug_on = dbg && *dbg && g_strcmp0(dbg, "0") != 0;
     nc_log_stamp = !isatty(STDERR_FILENO);
     g_log_set_default_handler(nc_log_handler, NULL);
     g_log_set_handler("nestcloud", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL |
