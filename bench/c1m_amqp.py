@@ -12,7 +12,8 @@ separate `nestcloud worker --bus amqp:// --sim-hosts N` processes.
     C1M_POLICY=pack|spread, the placement policy (default pack, Nomad's
     default bin-packing); C1M_IDLE=S first measures for S seconds the CPU
     the processes use with every host up and no work (default 0: skip);
-    C1M_TICK_MS, the broker's quorum_tick_interval (default 60000))
+    C1M_TICK_MS, the broker's quorum_tick_interval (default 60000);
+    C1M_LOG=PATH keeps a copy of the central node's log)
 
 Clock: from the first POST /v1/vms to the moment /v1/status counts every
 VM running (each VM is "running" only after its worker's op.result, sent
@@ -183,6 +184,8 @@ def main():
         for w in workers:
             w.stop()
             shutil.rmtree(w.state, ignore_errors=True)
+        if os.environ.get("C1M_LOG"):
+            shutil.copy(cloud.log_path, os.environ["C1M_LOG"])
         cloud.destroy()
         broker.destroy()
         if pg_dir:

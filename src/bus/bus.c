@@ -173,45 +173,107 @@ nc_outbox_group(GArray *ids, GPtrArray *topics, GPtrArray *bodies)
     return groups;
 }
 
-int
-nc_outbox_relay(NcBus *bus, NcStore *st, int max, GError **err)
+struct NcOutboxRelay {
+    NcBus *bus;
+    NcStore *st;
+    GArray *done;       /* int64_t: rows the broker confirmed, still in the outbox */
+    int64_t after;      /* while draining, the last row handed to the broker */
+};
+
+NcOutboxRelay *
+nc_outbox_relay_new(NcBus *bus, NcStore *st)
 {
-    if (bus->drv == &nc_bus_local_driver)
+    NcOutboxRelay *r = g_new0(NcOutboxRelay, 1);
+    r->bus = bus;
+    r->st = st;
+    r->done = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    return r;
+}
+
+void
+nc_outbox_relay_free(NcOutboxRelay *r)
+{
+    if (!r)
+        return;
+    g_array_unref(r->done);
+    g_free(r);
+}
+
+/* Deletes the confirmed rows; the caller holds a transaction. */
+static int
+nc_outbox_relay_delete_done(NcOutboxRelay *r, GError **err)
+{
+    for (guint i = 0; i < r->done->len; i++) {
+        if (nc_store_exec(r->st, err, "DELETE FROM queue WHERE id = $1",
+                          NC_INT(g_array_index(r->done, int64_t, i)), NC_END) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+nc_outbox_relay_flush(NcOutboxRelay *r, GError **err)
+{
+    if (r->done->len == 0)
         return 0;
-    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
-    g_autoptr(GPtrArray) topics = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GPtrArray) bodies = g_ptr_array_new_with_free_func(g_free);
+    g_auto(NcStoreTxn) txn = { 0 };
+    if (nc_store_txn_begin(&txn, r->st, err) < 0 || nc_outbox_relay_delete_done(r, err) < 0 ||
+        nc_store_txn_commit(&txn, err) < 0)
+        return -1;
+    g_array_set_size(r->done, 0);
+    return 0;
+}
+
+/* One transaction deletes what the last step sent and reads what this one
+ * sends: the store is taken once per step, not twice. */
+static int
+nc_outbox_relay_take(NcOutboxRelay *r, int max, GArray *ids, GPtrArray *topics,
+                     GPtrArray *bodies, GError **err)
+{
+    g_auto(NcStoreTxn) txn = { 0 };
+    if (nc_store_txn_begin(&txn, r->st, err) < 0 || nc_outbox_relay_delete_done(r, err) < 0)
+        return -1;
     {
-        g_autoptr(NcRows) r = nc_store_query(st, err,
-                                             "SELECT id, topic, body FROM queue"
-                                             " ORDER BY id LIMIT $1",
-                                             NC_INT(max), NC_END);
-        if (!r)
+        g_autoptr(NcRows) rows = nc_store_query(r->st, err,
+                                                "SELECT id, topic, body FROM queue WHERE id > $1"
+                                                " ORDER BY id LIMIT $2",
+                                                NC_INT(r->after), NC_INT(max), NC_END);
+        if (!rows)
             return -1;
         GError *local = NULL;
-        while (nc_rows_next(r, &local)) {
-            int64_t id = nc_rows_int(r, 0);
+        while (nc_rows_next(rows, &local)) {
+            int64_t id = nc_rows_int(rows, 0);
             g_array_append_val(ids, id);
-            g_ptr_array_add(topics, nc_rows_dup(r, 1));
-            g_ptr_array_add(bodies, nc_rows_dup(r, 2));
+            g_ptr_array_add(topics, nc_rows_dup(rows, 1));
+            g_ptr_array_add(bodies, nc_rows_dup(rows, 2));
         }
         if (local) {
             g_propagate_error(err, local);
             return -1;
         }
     }
-    if (ids->len == 0)
+    if (nc_store_txn_commit(&txn, err) < 0)
+        return -1;
+    g_array_set_size(r->done, 0);
+    return 0;
+}
+
+int
+nc_outbox_relay_step(NcOutboxRelay *r, int max, GError **err)
+{
+    NcBus *bus = r->bus;
+    if (bus->drv == &nc_bus_local_driver)
         return 0;
-    if (!bus->drv->publish_many) {
-        for (guint i = 0; i < ids->len; i++) {
-            if (nc_bus_publish(bus, g_ptr_array_index(topics, i),
-                               g_ptr_array_index(bodies, i), err) < 0)
-                return -1;
-            if (nc_store_exec(st, err, "DELETE FROM queue WHERE id = $1",
-                              NC_INT(g_array_index(ids, int64_t, i)), NC_END) < 0)
-                return -1;
-        }
-        return (int)ids->len;
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    g_autoptr(GPtrArray) topics = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) bodies = g_ptr_array_new_with_free_func(g_free);
+    if (nc_outbox_relay_take(r, max, ids, topics, bodies, err) < 0) {
+        r->after = 0;
+        return -1;
+    }
+    if (ids->len == 0) {
+        r->after = 0;
+        return 0;
     }
     /* commands for one host go as one message: fewer for the broker to
      * carry, and the worker reports their results together */
@@ -226,36 +288,50 @@ nc_outbox_relay(NcBus *bus, NcStore *st, int max, GError **err)
     /* one round of confirms for the lot; a row leaves the outbox only once
      * the broker holds its message (one it does not is sent again later:
      * commands are idempotent) */
-    g_autofree bool *ok = g_new0(bool, groups->len);
-    GError *perr = NULL;
-    int prc = bus->drv->publish_many(bus, (int)groups->len, (const char *const *)gtopics->pdata,
-                                     (const char *const *)gbodies->pdata, ok, &perr);
+    g_autofree bool *ok = NULL;
+    int prc;
+    if (bus->drv->publish_many) {
+        ok = g_new0(bool, groups->len);
+        prc = bus->drv->publish_many(bus, (int)groups->len, (const char *const *)gtopics->pdata,
+                                     (const char *const *)gbodies->pdata, ok, err);
+    } else {
+        ok = g_new0(bool, groups->len);
+        prc = 0;
+        for (guint g = 0; prc == 0 && g < groups->len; g++) {
+            prc = nc_bus_publish(bus, g_ptr_array_index(gtopics, g),
+                                 g_ptr_array_index(gbodies, g), err);
+            ok[g] = prc == 0;
+        }
+    }
     int sent = 0;
-    {
-        g_auto(NcStoreTxn) txn = { 0 };
-        if (nc_store_txn_begin(&txn, st, err) < 0) {
-            g_clear_error(&perr);
-            return -1;
-        }
-        for (guint g = 0; g < groups->len; g++) {
-            NcOutboxGroup *grp = g_ptr_array_index(groups, g);
-            for (guint i = 0; ok[g] && i < grp->ids->len; i++) {
-                if (nc_store_exec(st, err, "DELETE FROM queue WHERE id = $1",
-                                  NC_INT(g_array_index(grp->ids, int64_t, i)), NC_END) < 0) {
-                    g_clear_error(&perr);
-                    return -1;
-                }
-                sent++;
-            }
-        }
-        if (nc_store_txn_commit(&txn, err) < 0) {
-            g_clear_error(&perr);
-            return -1;
+    bool all = true;
+    for (guint g = 0; g < groups->len; g++) {
+        NcOutboxGroup *grp = g_ptr_array_index(groups, g);
+        if (ok[g]) {
+            g_array_append_vals(r->done, grp->ids->data, grp->ids->len);
+            sent += (int)grp->ids->len;
+        } else {
+            all = false;
         }
     }
-    if (prc < 0) {
-        g_propagate_error(err, perr);
+    /* while every row went and more wait, the next step reads on from the
+     * last; else it reads from the start again: rows the broker did not
+     * take, and any another connection committed below the last */
+    r->after = all && (int)ids->len == max ? g_array_index(ids, int64_t, ids->len - 1) : 0;
+    if (prc < 0)
         return -1;
-    }
+    if ((int)ids->len < max && nc_outbox_relay_flush(r, err) < 0)
+        return -1;
     return sent;
+}
+
+int
+nc_outbox_relay(NcBus *bus, NcStore *st, int max, GError **err)
+{
+    NcOutboxRelay *r = nc_outbox_relay_new(bus, st);
+    int n = nc_outbox_relay_step(r, max, err);
+    if (n >= 0 && nc_outbox_relay_flush(r, err) < 0)
+        n = -1;
+    nc_outbox_relay_free(r);
+    return n;
 }

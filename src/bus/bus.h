@@ -120,3 +120,22 @@ int nc_outbox_put(NcStore *st, const char *topic, const char *body, GError **err
  * Returns: the number relayed, or -1.
  */
 int nc_outbox_relay(NcBus *bus, NcStore *st, int max, GError **err);
+
+/**
+ * NcOutboxRelay:
+ *
+ * A relay that runs step after step, as the central node's relayer does.
+ * A step reads up to @max rows and deletes, in the same transaction, the
+ * rows the broker confirmed in the step before: it takes the store once,
+ * not twice.  While a backlog drains, a step reads on after the last row
+ * the one before sent; a step that finds fewer than @max rows deletes what
+ * it sent at once, and the next starts from the first row again.
+ */
+typedef struct NcOutboxRelay NcOutboxRelay;
+NcOutboxRelay *nc_outbox_relay_new(NcBus *bus, NcStore *st);
+void nc_outbox_relay_free(NcOutboxRelay *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcOutboxRelay, nc_outbox_relay_free)
+/* Returns: the number of rows the broker confirmed, or -1. */
+int nc_outbox_relay_step(NcOutboxRelay *r, int max, GError **err);
+/* Deletes the confirmed rows a step left in the outbox.  Returns: 0 or -1. */
+int nc_outbox_relay_flush(NcOutboxRelay *r, GError **err);

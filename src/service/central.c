@@ -24,7 +24,7 @@
 #define NC_CENTRAL_BATCH 256
 /* outbox rows relayed per turn of the relayer, and how long it sleeps
  * when not kicked */
-#define NC_CENTRAL_RELAY 1024
+#define NC_CENTRAL_RELAY 4096
 #define NC_CENTRAL_RELAY_IDLE_MS 500
 #define NC_CENTRAL_RELAY_GATHER_MS 20
 
@@ -522,6 +522,8 @@ static gpointer
 nc_central_engine(gpointer data)
 {
     NcCentral *c = data;
+    /* results and heartbeats go ahead of new requests */
+    nc_store_set_urgent(true);
     int64_t next_reconcile = 0, next_tick = 0;
     bool local_bus = strcmp(nc_bus_driver_name(c->bus), "local") == 0;
     while (!g_atomic_int_get(&c->stopping)) {
@@ -578,6 +580,9 @@ static gpointer
 nc_central_relayer(gpointer data)
 {
     NcCentral *c = data;
+    /* commands leave before more come in */
+    nc_store_set_urgent(true);
+    g_autoptr(NcOutboxRelay) relay = nc_outbox_relay_new(c->bus, c->store);
     while (!g_atomic_int_get(&c->stopping)) {
         g_mutex_lock(&c->relay_lock);
         int64_t until = g_get_monotonic_time() + NC_CENTRAL_RELAY_IDLE_MS * 1000;
@@ -594,13 +599,17 @@ nc_central_relayer(gpointer data)
         int n;
         do {
             g_autoptr(GError) err = NULL;
-            n = nc_outbox_relay(c->bus, c->store, NC_CENTRAL_RELAY, &err);
+            n = nc_outbox_relay_step(relay, NC_CENTRAL_RELAY, &err);
             if (n < 0) {
                 nc_log_warn("cannot relay commands: %s", err->message);
                 g_usleep(500 * 1000);
             }
         } while (n == NC_CENTRAL_RELAY && !g_atomic_int_get(&c->stopping));
     }
+    /* rows the broker holds need not go again */
+    g_autoptr(GError) err = NULL;
+    if (nc_outbox_relay_flush(relay, &err) < 0)
+        nc_log_warn("cannot clear relayed commands: %s", err->message);
     return NULL;
 }
 

@@ -10,6 +10,53 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- the lock: one connection, one thread at a time ---- */
+
+static __thread bool nc_store_urgent_thread;
+
+void
+nc_store_set_urgent(bool on)
+{
+    nc_store_urgent_thread = on;
+}
+
+/* Takes @st's lock; a thread that holds it takes it again at once.  When
+ * it comes free it goes to an urgent thread (nc_store_set_urgent()) if one
+ * waits, else to another. */
+static void
+nc_store_lock(NcStore *st)
+{
+    GThread *self = g_thread_self();
+    if (g_atomic_pointer_get(&st->owner) == self) {
+        st->holds++;
+        return;
+    }
+    g_mutex_lock(&st->lock);
+    if (nc_store_urgent_thread) {
+        st->urgent++;
+        while (st->owner)
+            g_cond_wait(&st->urgent_free, &st->lock);
+        st->urgent--;
+    } else {
+        while (st->owner || st->urgent > 0)
+            g_cond_wait(&st->free, &st->lock);
+    }
+    g_atomic_pointer_set(&st->owner, self);
+    st->holds = 1;
+    g_mutex_unlock(&st->lock);
+}
+
+static void
+nc_store_unlock(NcStore *st)
+{
+    if (--st->holds > 0)
+        return;
+    g_mutex_lock(&st->lock);
+    g_atomic_pointer_set(&st->owner, NULL);
+    g_cond_signal(st->urgent > 0 ? &st->urgent_free : &st->free);
+    g_mutex_unlock(&st->lock);
+}
+
 static const NcStoreDriver *
 nc_store_pick_driver(const char *target, const char **ret_rest)
 {
@@ -94,7 +141,9 @@ nc_store_open_schema(const char *target, const NcSchema *schema, GError **err)
     }
     g_autoptr(NcStore) st = g_new0(NcStore, 1);
     st->drv = drv;
-    g_rec_mutex_init(&st->lock);
+    g_mutex_init(&st->lock);
+    g_cond_init(&st->free);
+    g_cond_init(&st->urgent_free);
     if (drv->open(st, rest, err) < 0)
         return NULL;
     if (nc_store_migrate(st, schema, err) < 0)
@@ -111,7 +160,9 @@ nc_store_close(NcStore *st)
         return;
     if (st->drv)
         st->drv->close(st);
-    g_rec_mutex_clear(&st->lock);
+    g_mutex_clear(&st->lock);
+    g_cond_clear(&st->free);
+    g_cond_clear(&st->urgent_free);
     g_free(st);
 }
 
@@ -124,14 +175,14 @@ nc_store_driver_name(NcStore *st)
 int
 nc_store_begin(NcStore *st, GError **err)
 {
-    g_rec_mutex_lock(&st->lock);
+    nc_store_lock(st);
     if (st->depth++ > 0)
         return 0;
     st->failed = false;
     st->dirty = false;
     if (st->drv->exec_script(st, st->drv->begin_sql, err) < 0) {
         st->depth--;
-        g_rec_mutex_unlock(&st->lock);
+        nc_store_unlock(st);
         return -1;
     }
     return 0;
@@ -142,7 +193,7 @@ nc_store_commit(NcStore *st, GError **err)
 {
     g_assert(st->depth > 0);
     if (--st->depth > 0) {
-        g_rec_mutex_unlock(&st->lock);
+        nc_store_unlock(st);
         return 0;
     }
     int rc = 0;
@@ -156,7 +207,7 @@ nc_store_commit(NcStore *st, GError **err)
     } else if (st->dirty) {
         __atomic_add_fetch(&st->generation, 1, __ATOMIC_RELAXED);
     }
-    g_rec_mutex_unlock(&st->lock);
+    nc_store_unlock(st);
     return rc;
 }
 
@@ -167,7 +218,7 @@ nc_store_rollback(NcStore *st)
     st->failed = true;
     if (--st->depth == 0)
         st->drv->exec_script(st, "ROLLBACK", NULL);
-    g_rec_mutex_unlock(&st->lock);
+    nc_store_unlock(st);
 }
 
 int
@@ -201,12 +252,12 @@ nc_store_txn_end(NcStoreTxn *txn)
 NcRows *
 nc__store_query(NcStore *st, const char *sql, const NcVal *args, GError **err)
 {
-    g_rec_mutex_lock(&st->lock);
+    nc_store_lock(st);
     NcRows *rows = st->drv->query(st, sql, args, err);
     if (!rows) {
         if (st->depth > 0)
             st->failed = true;
-        g_rec_mutex_unlock(&st->lock);
+        nc_store_unlock(st);
         return NULL;
     }
     rows->st = st;
@@ -312,7 +363,7 @@ nc_rows_free(NcRows *rows)
             __atomic_add_fetch(&st->generation, 1, __ATOMIC_RELAXED);
     }
     st->drv->rows_free(rows);
-    g_rec_mutex_unlock(&st->lock);
+    nc_store_unlock(st);
 }
 
 int64_t
@@ -320,9 +371,9 @@ nc_store_data_version(NcStore *st)
 {
     if (!st->drv->data_version)
         return -1;
-    g_rec_mutex_lock(&st->lock);
+    nc_store_lock(st);
     int64_t v = st->drv->data_version(st);
-    g_rec_mutex_unlock(&st->lock);
+    nc_store_unlock(st);
     return v;
 }
 

@@ -174,6 +174,18 @@ void nc_rows_free(NcRows *rows);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcRows, nc_rows_free)
 
 /**
+ * nc_store_set_urgent:
+ *
+ * Marks the calling thread (@on) as one that drains a queue others fill,
+ * like the central node's relay and engine: when it waits for a store,
+ * threads that do not hold it yet wait until it has had its turn.
+ * Without it, eight API threads that take the store again and again can
+ * keep the relay waiting for hundreds of milliseconds while the outbox
+ * grows.
+ */
+void nc_store_set_urgent(bool on);
+
+/**
  * nc_store_generation:
  *
  * Returns: a number that grows with every committed change, so that readers

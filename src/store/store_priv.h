@@ -5,7 +5,13 @@
 
 struct NcStore {
     const NcStoreDriver *drv;
-    GRecMutex lock;
+    /* the store is one thread's at a time (nc_store_lock()): */
+    GMutex lock;            /* guards owner and urgent */
+    GThread *owner;         /* the thread that has it, or NULL (atomic) */
+    int holds;              /* how many times owner took it */
+    int urgent;             /* urgent threads waiting for it */
+    GCond free;             /* it came free and no urgent thread waits */
+    GCond urgent_free;      /* it came free for an urgent thread */
     int depth;              /* transaction nesting */
     bool failed;            /* the open transaction must roll back */
     bool dirty;             /* the open transaction changed something */

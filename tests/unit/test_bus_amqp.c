@@ -11,6 +11,7 @@
 #include "util/nc_error.h"
 
 #include <amqp.h>
+#include "util/nc_json.h"
 #include <amqp_tcp_socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -420,17 +421,36 @@ test_idle_heartbeats(Fixture *f, gconstpointer data)
     g_assert_cmpint(nc_bus_ack(f->bus, m, NULL), ==, 0);
 }
 
-static void
-test_outbox_relay(Fixture *f, gconstpointer data)
+/* A store in a new directory (*@dir, removed by outbox_store_close())
+ * whose outbox holds @n commands {"cmd": 0} ... for the fixture's topic. */
+static NcStore *
+outbox_store(Fixture *f, int n, char **dir)
 {
-    g_autofree char *dir = g_dir_make_tmp("nc-amqp-store-XXXXXX", NULL);
-    g_autofree char *path = g_build_filename(dir, "q.db", NULL);
+    *dir = g_dir_make_tmp("nc-amqp-store-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(*dir, "q.db", NULL);
     NcStore *st = nc_store_open(path, NULL);
     g_assert_nonnull(st);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n; i++) {
         g_autofree char *body = g_strdup_printf("{\"cmd\": %d}", i);
         g_assert_cmpint(nc_outbox_put(st, f->topic, body, NULL), ==, 0);
     }
+    return st;
+}
+
+static void
+outbox_store_close(NcStore *st, char *dir)
+{
+    nc_store_close(st);
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    g_assert_cmpint(system(cmd), ==, 0);
+    g_free(dir);
+}
+
+static void
+test_outbox_relay(Fixture *f, gconstpointer data)
+{
+    char *dir = NULL;
+    NcStore *st = outbox_store(f, 3, &dir);
     g_autoptr(GError) err = NULL;
     g_assert_cmpint(nc_outbox_relay(f->bus, st, 10, &err), ==, 3);
     g_assert_no_error(err);
@@ -442,9 +462,61 @@ test_outbox_relay(Fixture *f, gconstpointer data)
         g_assert_cmpstr(m->body, ==, want);
         g_assert_cmpint(nc_bus_ack(f->bus, m, NULL), ==, 0);
     }
-    nc_store_close(st);
-    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-    g_assert_cmpint(system(cmd), ==, 0);
+    outbox_store_close(st, dir);
+}
+
+static int64_t
+outbox_rows(NcStore *st)
+{
+    g_autoptr(NcRows) r = nc_store_query(st, NULL, "SELECT COUNT(*) FROM queue", NC_END);
+    g_assert_nonnull(r);
+    g_assert_true(nc_rows_next(r, NULL));
+    return nc_rows_int(r, 0);
+}
+
+/* Step by step: a full step leaves what it sent in the outbox until the
+ * next step deletes it in the transaction that reads on; a step that
+ * finds less than it may take clears the outbox at once. */
+static void
+test_outbox_relay_steps(Fixture *f, gconstpointer data)
+{
+    char *dir = NULL;
+    NcStore *st = outbox_store(f, 5, &dir);
+    g_autoptr(GError) err = NULL;
+    NcOutboxRelay *relay = nc_outbox_relay_new(f->bus, st);
+    g_assert_cmpint(nc_outbox_relay_step(relay, 2, &err), ==, 2);
+    g_assert_no_error(err);
+    g_assert_cmpint(outbox_rows(st), ==, 5);
+    g_assert_cmpint(nc_outbox_relay_step(relay, 2, &err), ==, 2);
+    g_assert_cmpint(outbox_rows(st), ==, 3);
+    /* a row committed meanwhile goes too, after those before it */
+    g_assert_cmpint(nc_outbox_put(st, f->topic, "{\"cmd\": 5}", NULL), ==, 0);
+    g_assert_cmpint(nc_outbox_relay_step(relay, 4, &err), ==, 2);
+    g_assert_no_error(err);
+    g_assert_cmpint(outbox_rows(st), ==, 0);
+    g_assert_cmpint(nc_outbox_relay_step(relay, 4, &err), ==, 0);
+    nc_outbox_relay_free(relay);
+    /* each row went once, in order: rows of one host's topic leave as one
+     * batch command, so read the commands out of the messages */
+    int next = 0;
+    while (next < 6) {
+        g_autoptr(NcMessage) m = must_receive(f->bus, f->topic, 2000);
+        g_autoptr(json_t) body = json_loads(m->body, 0, NULL);
+        g_assert_nonnull(body);
+        json_t *cmds = json_object_get(body, "commands");
+        if (!cmds) {
+            g_assert_cmpint(json_integer_value(json_object_get(body, "cmd")), ==, next++);
+        } else {
+            size_t i;
+            json_t *one;
+            json_array_foreach(cmds, i, one)
+                g_assert_cmpint(json_integer_value(json_object_get(one, "cmd")), ==, next++);
+        }
+        g_assert_cmpint(nc_bus_ack(f->bus, m, NULL), ==, 0);
+    }
+    NcMessage *extra = NULL;
+    g_assert_cmpint(nc_bus_receive(f->bus, f->topic, 300, &extra, NULL), ==, 0);
+    outbox_store_close(st, dir);
 }
 
 /* ---- the broker restarts under a running publisher ---- */
@@ -595,6 +667,7 @@ main(int argc, char **argv)
     ADD("/bus_amqp/delivery-limit", test_delivery_limit);
     ADD("/bus_amqp/concurrent", test_concurrent);
     ADD("/bus_amqp/outbox-relay", test_outbox_relay);
+    ADD("/bus_amqp/outbox-relay-steps", test_outbox_relay_steps);
     ADD("/bus_amqp/idle-heartbeats", test_idle_heartbeats);
     ADD("/bus_amqp/broker-restart", test_broker_restart);
     int rc = g_test_run();

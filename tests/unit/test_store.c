@@ -571,6 +571,56 @@ test_writers_serialise(Fixture *f, gconstpointer data)
     g_assert_cmpstr(n, ==, "100");
 }
 
+/* Threads of one connection waiting for the store: an urgent one (the
+ * relay, the engine) goes before one that was waiting longer. */
+typedef struct {
+    NcStore *st;
+    bool urgent;
+    gint *arrived;
+    gint *turn;         /* takes a number once it has the store */
+    int mine;
+} Waiter;
+
+static gpointer
+wait_for_store(gpointer data)
+{
+    Waiter *w = data;
+    nc_store_set_urgent(w->urgent);
+    g_atomic_int_inc(w->arrived);
+    g_auto(NcStoreTxn) txn = { 0 };
+    g_assert_cmpint(nc_store_txn_begin(&txn, w->st, NULL), ==, 0);
+    w->mine = g_atomic_int_add(w->turn, 1);
+    g_assert_cmpint(nc_store_txn_commit(&txn, NULL), ==, 0);
+    return NULL;
+}
+
+static void
+test_urgent_first(Fixture *f, gconstpointer data)
+{
+    gint arrived = 0, turn = 0;
+    Waiter normal = { f->st, false, &arrived, &turn, -1 };
+    Waiter urgent = { f->st, true, &arrived, &turn, -1 };
+    g_auto(NcStoreTxn) txn = { 0 };
+    g_assert_cmpint(nc_store_txn_begin(&txn, f->st, NULL), ==, 0);
+    GThread *tn = g_thread_new("normal", wait_for_store, &normal);
+    while (g_atomic_int_get(&arrived) < 1)
+        g_usleep(1000);
+    g_usleep(50 * 1000);   /* the normal thread waits for the store */
+    GThread *tu = g_thread_new("urgent", wait_for_store, &urgent);
+    while (g_atomic_int_get(&arrived) < 2)
+        g_usleep(1000);
+    g_usleep(50 * 1000);
+    /* the holder takes the store again (a query in its transaction)
+     * without giving way: it would wait for itself */
+    g_autofree char *v = nc_store_meta_get(f->st, "schema_version", NULL);
+    g_assert_nonnull(v);
+    g_assert_cmpint(nc_store_txn_commit(&txn, NULL), ==, 0);
+    g_thread_join(tu);
+    g_thread_join(tn);
+    g_assert_cmpint(urgent.mine, ==, 0);
+    g_assert_cmpint(normal.mine, ==, 1);
+}
+
 static void
 test_hosts(Fixture *f, gconstpointer data)
 {
@@ -1061,6 +1111,7 @@ main(int argc, char **argv)
         ADD("claim-race", test_claim_race);
         ADD("claim-race-connections", test_claim_race_connections);
         ADD("writers-serialise", test_writers_serialise);
+        ADD("urgent-first", test_urgent_first);
         ADD("ops-and-events", test_ops_and_events);
         ADD("tokens", test_tokens);
         ADD("images", test_images);
