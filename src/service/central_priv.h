@@ -71,6 +71,10 @@ NcOperation *nc__op_new(const char *project, const char *kind, const char *targe
  * @host in the outbox.  Inside the caller's transaction. */
 int nc__op_submit(NcCentral *c, NcOperation *op, const char *host, json_t *command,
                   GError **err);
+/* nc__op_submit() with the command as JSON text, made before the
+ * transaction (or NULL). */
+int nc__op_submit_text(NcCentral *c, NcOperation *op, const char *host, const char *command,
+                       GError **err);
 
 /* Builds a VM command body. */
 json_t *nc__vm_command(const char *kind, const char *op_id, const NcVmSpec *spec,

@@ -41,21 +41,28 @@ nc__op_new(const char *project, const char *kind, const char *target_kind,
 }
 
 int
-nc__op_submit(NcCentral *c, NcOperation *op, const char *host, json_t *command,
-              GError **err)
+nc__op_submit_text(NcCentral *c, NcOperation *op, const char *host, const char *command,
+                   GError **err)
 {
-    g_autoptr(json_t) cmd = command;
     if (nc_store_op_insert(c->store, op, err) < 0 ||
         nc__central_event(c, op->project, "operation", "operation", op->id,
                           nc_op_to_api_json(op), err) < 0)
         return -1;
-    if (cmd) {
+    if (command) {
         g_autofree char *topic = nc_bus_host_topic(host);
-        g_autofree char *body = nc_json_dumps(cmd);
-        if (nc_outbox_put(c->store, topic, body, err) < 0)
+        if (nc_outbox_put(c->store, topic, command, err) < 0)
             return -1;
     }
     return 0;
+}
+
+int
+nc__op_submit(NcCentral *c, NcOperation *op, const char *host, json_t *command,
+              GError **err)
+{
+    g_autoptr(json_t) cmd = command;
+    g_autofree char *body = cmd ? nc_json_dumps(cmd) : NULL;
+    return nc__op_submit_text(c, op, host, body, err);
 }
 
 json_t *
@@ -282,20 +289,30 @@ nc_vm_spec_fit_image(NcVmSpec *spec, const NcImage *img, GError **err)
 
 /* Resolves the spec's image in @project's reach and fills in the disk size.
  * Returns the image, or NULL (missing image: 422). */
-NcImage *
-nc__vm_resolve_image(NcCentral *c, const char *project, NcVmSpec *spec, GError **err)
+/* The image @key in @project's reach; a missing one is the request's
+ * fault (422). */
+static NcImage *
+nc_vm_image_lookup(NcCentral *c, const char *project, const char *key, GError **err)
 {
     GError *local = NULL;
-    NcImage *img = nc_store_image_get(c->store, project, spec->image, &local);
+    NcImage *img = nc_store_image_get(c->store, project, key, &local);
     if (!img) {
         if (nc_error_code(local) == NC_ERR_NOT_FOUND) {
             g_clear_error(&local);
-            nc_error_set(err, NC_ERR_UNPROCESSABLE, "image '%s' does not exist", spec->image);
+            nc_error_set(err, NC_ERR_UNPROCESSABLE, "image '%s' does not exist", key);
         } else {
             g_propagate_error(err, local);
         }
-        return NULL;
     }
+    return img;
+}
+
+NcImage *
+nc__vm_resolve_image(NcCentral *c, const char *project, NcVmSpec *spec, GError **err)
+{
+    NcImage *img = nc_vm_image_lookup(c, project, spec->image, err);
+    if (!img)
+        return NULL;
     if (nc_vm_spec_fit_image(spec, img, err) < 0) {
         nc_image_free(img);
         return NULL;
@@ -337,13 +354,76 @@ nc_vm_shared_clear(NcVmShared *sh)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(NcVmShared, nc_vm_shared_clear)
 
+/* One VM of a create.  Its operation's id, its spec's JSON and its
+ * worker's command need no store: a request writes them before it takes
+ * the store (nc_vm_draft_write()), so that the store is held for the
+ * writes alone. */
+typedef struct {
+    NcVmSpec *spec;
+    char *op_id;
+    char *spec_text;    /* NULL until written */
+    char *command;      /* likewise */
+} NcVmDraft;
+
+static NcVmDraft *
+nc_vm_draft_new(NcVmSpec *spec)
+{
+    NcVmDraft *d = g_new0(NcVmDraft, 1);
+    d->spec = spec;
+    d->op_id = nc_uuid_new();
+    return d;
+}
+
+static void
+nc_vm_draft_free(NcVmDraft *d)
+{
+    if (!d)
+        return;
+    nc_vm_spec_free(d->spec);
+    g_free(d->op_id);
+    g_free(d->spec_text);
+    g_free(d->command);
+    g_free(d);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcVmDraft, nc_vm_draft_free)
+
+/* Writes @d's texts; its spec is fitted to @img. */
+static void
+nc_vm_draft_write(NcVmDraft *d, const NcImage *img, bool start)
+{
+    g_autoptr(json_t) spec = nc_vm_spec_to_json(d->spec);
+    g_autoptr(json_t) cmd = nc__vm_command("vm.create", d->op_id, d->spec, img,
+                                           json_pack("{s:b}", "start", start));
+    d->spec_text = nc_json_dumps(spec);
+    d->command = nc_json_dumps(cmd);
+}
+
+/* @was, the image drafts were written for, read again in the transaction:
+ * NC_ERR_CONFLICT when it changed in between. */
+static NcImage *
+nc_vm_image_recheck(NcCentral *c, const char *project, const NcImage *was, GError **err)
+{
+    g_autoptr(NcImage) now = nc_vm_image_lookup(c, project, was->id, err);
+    if (!now)
+        return NULL;
+    g_autoptr(json_t) a = nc__image_command_json(was);
+    g_autoptr(json_t) b = nc__image_command_json(now);
+    if (!json_equal(a, b) || now->virtual_size_bytes != was->virtual_size_bytes) {
+        nc_error_set(err, NC_ERR_CONFLICT, "image '%s' changed while the VMs were created; "
+                     "try again", was->name);
+        return NULL;
+    }
+    return g_steal_pointer(&now);
+}
+
 /* nc__vm_create without the quota check: the caller made it.
  * @shared: NULL, or what the VMs of one request share. */
 static json_t *
-nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced_host,
+nc_vm_create_one(NcCentral *c, NcVmDraft *draft_in, bool start, const char *forced_host,
                  NcVmShared *shared, GError **err)
 {
-    g_autoptr(NcVmSpec) spec = spec_in;
+    g_autoptr(NcVmDraft) draft = draft_in;
+    NcVmSpec *spec = draft->spec;
     if (spec->snapshot) {
         /* launched from a snapshot: an overlay on it, over its image */
         g_autoptr(NcSnapshot) snap = nc_store_snapshot_get(c->store, spec->project, spec->snapshot,
@@ -374,8 +454,10 @@ nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced
         if (shared)
             shared->img = g_steal_pointer(&own_img);
     }
+    if (!draft->command)
+        nc_vm_draft_write(draft, img, start);
     g_autoptr(NcVm) vm = nc_vm_new();
-    vm->spec = g_steal_pointer(&spec);
+    vm->spec = g_steal_pointer(&draft->spec);
     vm->state = NC_VM_SCHEDULED;
     vm->desired = g_strdup(start ? "running" : "stopped");
     vm->created_at = vm->updated_at = nc_now_ms();
@@ -419,11 +501,11 @@ nc_vm_create_one(NcCentral *c, NcVmSpec *spec_in, bool start, const char *forced
     }
     g_autoptr(NcOperation) op = nc__op_new(vm->spec->project, "vm.create", "vm", vm->spec->id,
                                            vm->spec->name, vm->host);
+    g_free(op->id);
+    op->id = g_strdup(draft->op_id);
     vm->op = g_strdup(op->id);
-    if (nc_store_vm_insert(c->store, vm, err) < 0 ||
-        nc__op_submit(c, op, vm->host,
-                      nc__vm_command("vm.create", op->id, vm->spec, img,
-                                     json_pack("{s:b}", "start", start)), err) < 0 ||
+    if (nc_store_vm_insert(c->store, vm, draft->spec_text, err) < 0 ||
+        nc__op_submit_text(c, op, vm->host, draft->command, err) < 0 ||
         nc_vm_event(c, vm, "vm.created", err) < 0) {
         /* the index counts the claim; the caller's rollback undoes it */
         nc__central_touch_host(c, vm->host);
@@ -439,15 +521,15 @@ nc__vm_create(NcCentral *c, NcVmSpec *spec, bool start, const char *forced_host,
         nc_vm_spec_free(spec);
         return NULL;
     }
-    return nc_vm_create_one(c, spec, start, forced_host, NULL, err);
+    return nc_vm_create_one(c, nc_vm_draft_new(spec), start, forced_host, NULL, err);
 }
 
 /* The specs of a create request: one, or with "count": N, N alike, named
  * NAME-1 ... NAME-N (as OpenStack names the servers of one request). */
 static GPtrArray *
-nc_vm_specs_from_request(const NcCaller *caller, json_t *shape, int64_t count, GError **err)
+nc_vm_drafts_from_request(const NcCaller *caller, json_t *shape, int64_t count, GError **err)
 {
-    g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func((GDestroyNotify)nc_vm_spec_free);
+    g_autoptr(GPtrArray) drafts = g_ptr_array_new_with_free_func((GDestroyNotify)nc_vm_draft_free);
     const char *name = nc_json_str(shape, "name");
     for (int64_t i = 1; i <= count; i++) {
         g_autoptr(json_t) one = json_copy(shape);
@@ -460,9 +542,9 @@ nc_vm_specs_from_request(const NcCaller *caller, json_t *shape, int64_t count, G
             return NULL;
         spec->id = nc_uuid_new();
         spec->project = g_strdup(caller->project);
-        g_ptr_array_add(specs, spec);
+        g_ptr_array_add(drafts, nc_vm_draft_new(spec));
     }
-    return g_steal_pointer(&specs);
+    return g_steal_pointer(&drafts);
 }
 
 json_t *
@@ -479,9 +561,24 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
         return NULL;
     json_object_del(shape, "start");
     json_object_del(shape, "count");
-    g_autoptr(GPtrArray) specs = nc_vm_specs_from_request(caller, shape, count, err);
-    if (!specs)
+    g_autoptr(GPtrArray) drafts = nc_vm_drafts_from_request(caller, shape, count, err);
+    if (!drafts)
         return NULL;
+    /* the image, and the texts that carry it, before the transaction (a
+     * snapshot's VMs learn their image in it) */
+    g_autoptr(NcImage) img = NULL;
+    NcVmDraft *first = g_ptr_array_index(drafts, 0);
+    if (!first->spec->snapshot) {
+        img = nc__vm_resolve_image(c, caller->project, first->spec, err);
+        if (!img)
+            return NULL;
+        for (guint i = 0; i < drafts->len; i++) {
+            NcVmDraft *d = g_ptr_array_index(drafts, i);
+            if (nc_vm_spec_fit_image(d->spec, img, err) < 0)
+                return NULL;
+            nc_vm_draft_write(d, img, start);
+        }
+    }
 
     g_auto(NcStoreTxn) txn = { 0 };
     if (nc_store_txn_begin(&txn, c->store, err) < 0)
@@ -489,8 +586,12 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
     g_autoptr(json_t) ops = json_array();
     bool ok = nc_vm_quota_check(c, caller->project, count, err) == 0;
     g_auto(NcVmShared) shared = { 0 };
-    while (ok && specs->len > 0) {
-        json_t *op = nc_vm_create_one(c, g_ptr_array_steal_index(specs, 0), start, NULL,
+    if (ok && img) {
+        shared.img = nc_vm_image_recheck(c, caller->project, img, err);
+        ok = shared.img != NULL;
+    }
+    while (ok && drafts->len > 0) {
+        json_t *op = nc_vm_create_one(c, g_ptr_array_steal_index(drafts, 0), start, NULL,
                                       &shared, err);
         ok = op != NULL;
         if (op)

@@ -42,11 +42,14 @@ nc_vm_from_row(NcRows *r, GError **err)
 }
 
 int
-nc_store_vm_insert(NcStore *st, const NcVm *vm, GError **err)
+nc_store_vm_insert(NcStore *st, const NcVm *vm, const char *spec_text, GError **err)
 {
     const NcVmSpec *s = vm->spec;
-    g_autoptr(json_t) spec = nc_vm_spec_to_json(s);
-    g_autofree char *spec_text = nc_json_dumps(spec);
+    g_autofree char *own_text = NULL;
+    if (!spec_text) {
+        g_autoptr(json_t) spec = nc_vm_spec_to_json(s);
+        spec_text = own_text = nc_json_dumps(spec);
+    }
     g_autofree char *addrs = nc_json_dumps(vm->addresses);
 
     if (nc_store_exec(st, err,

@@ -4,8 +4,9 @@
 #include "store.h"
 #include "conf/vm_conf.h"
 
-/* Adds @vm; NC_ERR_CONFLICT when the project already has the name. */
-int nc_store_vm_insert(NcStore *st, const NcVm *vm, GError **err);
+/* Adds @vm; NC_ERR_CONFLICT when the project already has the name.
+ * @spec_text: the spec's JSON text when the caller made it already, or NULL. */
+int nc_store_vm_insert(NcStore *st, const NcVm *vm, const char *spec_text, GError **err);
 
 /**
  * nc_store_vm_get:

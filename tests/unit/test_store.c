@@ -212,10 +212,10 @@ test_vm_expiry(Fixture *f, gconstpointer data)
     due->spec->expires_at = now - 1000;
     later->spec->expires_at = now + 3600 * 1000;
     old->spec->expires_at = now - 2000;
-    g_assert_cmpint(nc_store_vm_insert(f->st, due, NULL), ==, 0);
-    g_assert_cmpint(nc_store_vm_insert(f->st, later, NULL), ==, 0);
-    g_assert_cmpint(nc_store_vm_insert(f->st, never, NULL), ==, 0);
-    g_assert_cmpint(nc_store_vm_insert(f->st, old, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, due, NULL, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, later, NULL, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, never, NULL, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, old, NULL, NULL), ==, 0);
     /* as a row written before schema 5 holds it: the expiry in the spec only */
     g_assert_cmpint(nc_store_exec(f->st, NULL, "UPDATE vms SET expires_at = 0 WHERE id = $1",
                                   NC_TEXT(old->spec->id), NC_END), ==, 1);
@@ -256,7 +256,7 @@ test_vm_status(Fixture *f, gconstpointer data)
     g_autoptr(NcVm) vm = make_vm("admin", "web", "h1");
     vm->spec->vcpus = 3;
     vm->op = g_strdup("op-1");
-    g_assert_cmpint(nc_store_vm_insert(f->st, vm, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, vm, NULL, NULL), ==, 0);
 
     g_autoptr(GError) err = NULL;
     g_autoptr(NcVmStatus) s = nc_store_vm_status_get(f->st, vm->spec->id, &err);
@@ -305,20 +305,20 @@ test_vm_count(Fixture *f, gconstpointer data)
     g_autoptr(GError) err = NULL;
 
     g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 0);
-    g_assert_cmpint(nc_store_vm_insert(f->st, a, NULL), ==, 0);
-    g_assert_cmpint(nc_store_vm_insert(f->st, b, NULL), ==, 0);
-    g_assert_cmpint(nc_store_vm_insert(f->st, other, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, a, NULL, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, b, NULL, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, other, NULL, NULL), ==, 0);
     g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 2);
     g_assert_cmpint(nc_store_vm_count(f->st, "p2", NULL), ==, 1);
     /* a refused insert counts nothing */
-    g_assert_cmpint(nc_store_vm_insert(f->st, same_name, &err), ==, -1);
+    g_assert_cmpint(nc_store_vm_insert(f->st, same_name, NULL, &err), ==, -1);
     g_assert_cmpint(nc_error_code(err), ==, NC_ERR_CONFLICT);
     g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 2);
     /* nor does an insert whose transaction is rolled back */
     {
         g_auto(NcStoreTxn) txn = { 0 };
         g_assert_cmpint(nc_store_txn_begin(&txn, f->st, NULL), ==, 0);
-        g_assert_cmpint(nc_store_vm_insert(f->st, undone, NULL), ==, 0);
+        g_assert_cmpint(nc_store_vm_insert(f->st, undone, NULL, NULL), ==, 0);
         g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 3);
     }
     g_assert_cmpint(nc_store_vm_count(f->st, "admin", NULL), ==, 2);
@@ -339,10 +339,10 @@ test_vms(Fixture *f, gconstpointer data)
     g_autoptr(NcVm) a = make_vm("admin", "web", NULL);
     g_autoptr(NcVm) b = make_vm("p2", "web", "h1");
     g_autoptr(NcVm) dup = make_vm("admin", "web", NULL);
-    g_assert_cmpint(nc_store_vm_insert(f->st, a, NULL), ==, 0);
-    g_assert_cmpint(nc_store_vm_insert(f->st, b, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, a, NULL, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, b, NULL, NULL), ==, 0);
     g_autoptr(GError) err = NULL;
-    g_assert_cmpint(nc_store_vm_insert(f->st, dup, &err), ==, -1);
+    g_assert_cmpint(nc_store_vm_insert(f->st, dup, NULL, &err), ==, -1);
     g_assert_cmpint(nc_error_code(err), ==, NC_ERR_CONFLICT);
     g_assert_nonnull(strstr(err->message, "already exists"));
     g_clear_error(&err);
@@ -480,7 +480,7 @@ test_claim_race(Fixture *f, gconstpointer data)
 
     /* recount derives allocation from the VMs placed on the host */
     g_autoptr(NcVm) vm = make_vm("admin", "x", "h1");
-    g_assert_cmpint(nc_store_vm_insert(f->st, vm, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, vm, NULL, NULL), ==, 0);
     g_assert_cmpint(nc_store_host_recount(f->st, NULL), ==, 0);
     g_autoptr(NcHost) h3 = nc_store_host_get(f->st, "h1", NULL);
     g_assert_cmpint(h3->alloc_vcpus, ==, 1);
@@ -843,7 +843,7 @@ test_volumes(Fixture *f, gconstpointer data)
 
     /* attached: the listing by VM finds it and names the VM */
     g_autoptr(NcVm) vm = make_vm("admin", "web", NULL);
-    g_assert_cmpint(nc_store_vm_insert(f->st, vm, NULL), ==, 0);
+    g_assert_cmpint(nc_store_vm_insert(f->st, vm, NULL, NULL), ==, 0);
     g_free(a->vm);
     a->vm = g_strdup(vm->spec->id);
     g_free(a->device);
