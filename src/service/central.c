@@ -522,10 +522,12 @@ static gpointer
 nc_central_engine(gpointer data)
 {
     NcCentral *c = data;
-    /* results and heartbeats go ahead of new requests */
-    nc_store_set_urgent(true);
     int64_t next_reconcile = 0, next_tick = 0;
     bool local_bus = strcmp(nc_bus_driver_name(c->bus), "local") == 0;
+    /* a broker's results and heartbeats go ahead of new requests; on the
+     * local bus receiving polls the store itself, and an urgent poller
+     * would keep the store from the worker's lanes */
+    nc_store_set_urgent(!local_bus);
     while (!g_atomic_int_get(&c->stopping)) {
         int64_t now = nc_mono_us();
         if (now >= next_tick) {
