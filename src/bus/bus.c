@@ -288,21 +288,11 @@ nc_outbox_relay_step(NcOutboxRelay *r, int max, GError **err)
     /* one round of confirms for the lot; a row leaves the outbox only once
      * the broker holds its message (one it does not is sent again later:
      * commands are idempotent) */
-    g_autofree bool *ok = NULL;
-    int prc;
-    if (bus->drv->publish_many) {
-        ok = g_new0(bool, groups->len);
-        prc = bus->drv->publish_many(bus, (int)groups->len, (const char *const *)gtopics->pdata,
+    /* every driver with an outbox to relay publishes many at once */
+    g_assert(bus->drv->publish_many);
+    g_autofree bool *ok = g_new0(bool, groups->len);
+    int prc = bus->drv->publish_many(bus, (int)groups->len, (const char *const *)gtopics->pdata,
                                      (const char *const *)gbodies->pdata, ok, err);
-    } else {
-        ok = g_new0(bool, groups->len);
-        prc = 0;
-        for (guint g = 0; prc == 0 && g < groups->len; g++) {
-            prc = nc_bus_publish(bus, g_ptr_array_index(gtopics, g),
-                                 g_ptr_array_index(gbodies, g), err);
-            ok[g] = prc == 0;
-        }
-    }
     int sent = 0;
     bool all = true;
     for (guint g = 0; g < groups->len; g++) {
