@@ -294,7 +294,19 @@ nc_http_send(NcHttpRequest *req, const NcHttpHead *head, void *body, size_t len,
 char *
 nc_http_json_text(NcHttpRequest *req, json_t *body, size_t *ret_len)
 {
-    char *text = json_dumps(body, JSON_COMPACT | req->server->json_flags);
+    /* the market's reals want their own precision; everything else takes
+     * the faster writer (its buffer, like jansson's, is malloc()'s) */
+    size_t flags = req->server->json_flags;
+    char *text = flags ? json_dumps(body, JSON_COMPACT | flags) : nc_json_dumps(body);
+    if (!text) {
+        /* a string that is not UTF-8: none of ours can be, but if one
+         * ever is, the client hears of it rather than the daemon aborting */
+        nc_log_error("%s %s: the reply is not valid JSON text", req->method, req->path);
+        text = strdup("{\"error\":{\"code\":\"internal\","
+                      "\"message\":\"the reply could not be encoded as JSON\"}}");
+        if (!text)
+            g_error("out of memory");
+    }
     size_t len = strlen(text);
     /* grown in place: a list can be large, and a copy would cost */
     char *withnl = realloc(text, len + 2);

@@ -150,13 +150,6 @@ nc_json_int(json_t *obj, const char *key, int64_t fallback)
     return json_is_integer(v) ? json_integer_value(v) : fallback;
 }
 
-char *
-nc_json_dumps(const json_t *v)
-{
-    /* Since GLib 2.46 g_free() is free(), so jansson's buffer is ours. */
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-}
-
 json_t *
 nc_json_string_or_null(const char *s)
 {

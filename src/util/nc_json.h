@@ -58,7 +58,12 @@ int64_t nc_json_int(json_t *obj, const char *key, int64_t fallback);
  * nc_json_dumps:
  * @v: any JSON value
  *
- * Returns: (transfer full): compact text, g_free()d by the caller.
+ * The same text as json_dumps(@v, JSON_COMPACT | JSON_ENCODE_ANY), made
+ * faster (nc_json_dump.c).
+ *
+ * Returns: (transfer full): compact text, g_free()d by the caller; NULL
+ * for a NULL @v, a string that is not UTF-8, or a value nested deeper
+ * than 2048 levels.
  */
 char *nc_json_dumps(const json_t *v);
 

@@ -811,7 +811,8 @@ nc_worker_pulse_beat(NcWorkerPulse *p)
             NcWorker *w = g_ptr_array_index(p->workers, i);
             if (g_atomic_int_get(&w->stopping) || !(hb = nc_worker_heartbeat_json(w)))
                 continue;
-            len = json_dumpb(hb, NULL, 0, JSON_COMPACT);
+            g_autofree char *text = nc_json_dumps(hb);
+            len = text ? strlen(text) : 0;
         }
         /* the last heartbeat, or one that would pass the cap: send what waits */
         if (json_array_size(reports) > 0 &&

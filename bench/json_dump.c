@@ -1,0 +1,107 @@
+/* json_dump.c: our compact JSON writer (nc_json_dumps) against jansson's
+ * json_dumps(JSON_COMPACT), in the same run, on what the central node
+ * writes for every VM it creates: the VM's spec, its worker command and an
+ * event.
+ *
+ *   build/bench/bench_json_dump [-n VALUES] [-r ROUNDS]
+ *
+ * Each figure is the median over ROUNDS of the CPU time per value.
+ */
+#include "conf/vm_conf.h"
+#include "util/nc_json.h"
+#include "util/nc_valid.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static double
+nc_cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int
+nc_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* the three values a create writes: spec, command, event */
+static json_t *
+nc_bench_values(void)
+{
+    g_autoptr(NcVmSpec) s = nc_vm_spec_new();
+    s->id = nc_uuid_new();
+    s->name = g_strdup("c1m-12345");
+    s->project = g_strdup("default");
+    s->image = g_strdup("3f0c8a4e-7d1b-4c55-9a86-0d1e2f3a4b5c");
+    s->vcpus = s->max_vcpus = 1;
+    s->memory_mib = s->max_memory_mib = 64;
+    s->cpu_priority = 5;
+    s->disk_gib = 1;
+    json_t *spec = nc_vm_spec_to_json(s);
+    json_t *cmd = json_pack("{s:s, s:s, s:O, s:{s:s, s:s, s:s, s:I}}",
+                            "type", "vm.create", "op", "9b1f6a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+                            "spec", spec, "image", "id", s->image, "name", "debian-12",
+                            "format", "qcow2", "size", (json_int_t)2147483648);
+    json_t *event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:n, s:I}",
+                              "id", s->id, "name", s->name, "project", s->project,
+                              "state", "running", "host", "sim-0042", "error",
+                              "created_at", (json_int_t)1795000000000);
+    return json_pack("[o, o, o]", spec, cmd, event);
+}
+
+int
+main(int argc, char **argv)
+{
+    int n = 100000, rounds = 7, opt;
+    while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+        if (opt == 'n')
+            n = atoi(optarg);
+        else if (opt == 'r')
+            rounds = atoi(optarg);
+        else {
+            fprintf(stderr, "usage: %s [-n VALUES] [-r ROUNDS]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (n < 1 || rounds < 1 || rounds > 101) {
+        fprintf(stderr, "VALUES must be at least 1, ROUNDS 1 to 101\n");
+        return 2;
+    }
+    g_autoptr(json_t) values = nc_bench_values();
+    size_t nv = json_array_size(values);
+    double theirs[101], ours[101];
+    size_t bytes = 0;
+    for (int r = 0; r < rounds; r++) {
+        double t0 = nc_cpu_now();
+        for (int i = 0; i < n; i++) {
+            char *text = json_dumps(json_array_get(values, (size_t)i % nv), JSON_COMPACT);
+            bytes += text[0] != '\0';
+            free(text);
+        }
+        double t1 = nc_cpu_now();
+        for (int i = 0; i < n; i++) {
+            char *text = nc_json_dumps(json_array_get(values, (size_t)i % nv));
+            bytes += text[0] != '\0';
+            g_free(text);
+        }
+        double t2 = nc_cpu_now();
+        theirs[r] = (t1 - t0) / n * 1e6;
+        ours[r] = (t2 - t1) / n * 1e6;
+    }
+    qsort(theirs, (size_t)rounds, sizeof(double), nc_cmp_double);
+    qsort(ours, (size_t)rounds, sizeof(double), nc_cmp_double);
+    double a = theirs[rounds / 2], b = ours[rounds / 2];
+    printf("%d values per round (spec, command, event in turn), %d rounds, CPU per value (median):\n",
+           n, rounds);
+    printf("  jansson json_dumps(JSON_COMPACT)   %6.2f us\n", a);
+    printf("  nc_json_dumps                      %6.2f us\n", b);
+    printf("  ratio ours / jansson               %6.2f\n", b / a);
+    return bytes == (size_t)n * 2 * (size_t)rounds ? 0 : 1;
+}
