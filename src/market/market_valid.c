@@ -89,10 +89,13 @@ nc_market_cost(int64_t price_micros, int64_t units, int64_t seconds)
 {
     if (price_micros <= 0 || units <= 0 || seconds <= 0)
         return 0;
-    /* price <= 1e10, units <= 1e4: the product fits; the rest is checked */
-    __int128 num = (__int128)price_micros * units * seconds + 1800;
-    __int128 cost = num / 3600;
-    return cost > INT64_MAX ? INT64_MAX : (int64_t)cost;
+    /* price x units fits in 128 bits for any int64 pair; x seconds may
+     * not, and a cost past INT64_MAX is capped there */
+    __int128 num;
+    if (__builtin_mul_overflow((__int128)price_micros * units, (__int128)seconds, &num) ||
+        num / 3600 >= INT64_MAX)
+        return INT64_MAX;
+    return (int64_t)((num + 1800) / 3600);
 }
 
 /* Lengths of IBANs by country (SWIFT IBAN registry). */

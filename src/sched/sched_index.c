@@ -202,9 +202,11 @@ nc_sched_index_size(NcSchedIndex *idx)
 static bool
 nc_sched_fits(const NcSchedSlot *s, const NcSchedRequest *r)
 {
-    return s->up && s->used_vcpus + r->vcpus <= s->limit_vcpus &&
-           s->used_memory_mib + r->memory_mib <= s->limit_memory_mib &&
-           s->used_disk_gib + r->disk_gib <= s->limit_disk_gib;
+    /* as room left, not used + asked: the smallest request of an empty
+     * index asks for INT64_MAX, and the sum would overflow */
+    return s->up && r->vcpus <= s->limit_vcpus - s->used_vcpus &&
+           r->memory_mib <= s->limit_memory_mib - s->used_memory_mib &&
+           r->disk_gib <= s->limit_disk_gib - s->used_disk_gib;
 }
 
 static void
