@@ -270,7 +270,10 @@ def test_paper_workflow(market, backend, browser):
             return find(d, ".alloc[data-allocation] [data-role=alloc-state]").text
         except StaleElementReferenceException:
             return "unknown"
-    wait(d, "the VM to be built", lambda: state() == "stopped", timeout=120)
+    # the page learns the change by an event, or by loading again once its
+    # event stream is open; not by waiting for some later, unrelated event
+    # (which took a minute before the page reloaded on opening the stream)
+    wait(d, "the VM to be built", lambda: state() == "stopped", timeout=40)
     find(d, ".alloc[data-allocation] button.start").click()
     wait(d, "the VM to run", lambda: state() == "running", timeout=120)
     vm = next(v for v in backend.get("/v1/vms")["vms"] if v["name"] == vm_name)

@@ -184,13 +184,25 @@ export function stateMachine(current, reason) {
   return box;
 }
 
-// Server-Sent Events with reconnection handled by the browser.
+// Server-Sent Events with reconnection handled by the browser.  A page
+// loads its data, then subscribes: what changed in between never comes as
+// an event.  So each time the stream opens (the first time, and after a
+// reconnection) the page hears "resync" with no data, as it does when the
+// server says it lost track, and loads again.
 export function events(query, onEvent) {
   const src = new EventSource("/market/v1/events" + (query ? "?" + query : ""));
   for (const t of ["price", "contract", "allocation", "offer", "backend", "resync"])
     src.addEventListener(t, (e) => {
       try { onEvent(t, JSON.parse(e.data)); } catch (err) { /* ignore a bad line */ }
     });
+  src.addEventListener("open", () => onEvent("resync", null));
+  // A page left for another may be kept whole for the Back button (the
+  // back/forward cache), its stream still open.  The browser gives a site
+  // six connections: five pages kept that way left none for the sixth
+  // page's requests, which waited until a stream was closed.  So a page
+  // closes its stream when it is left, and loads afresh if it comes back.
+  addEventListener("pagehide", () => src.close());
+  addEventListener("pageshow", (e) => { if (e.persisted) location.reload(); });
   return src;
 }
 

@@ -90,6 +90,10 @@ async function main() {
     results);
   await search(document.getElementById("filters"), results);
   events("", (type, ev) => {
+    if (type === "resync") {
+      search(document.getElementById("filters"), results);
+      return;
+    }
     if (type !== "price") return;
     const tr = document.querySelector(`tr[data-offer="${CSS.escape(ev.data.offer)}"]`);
     if (!tr) return;

@@ -146,7 +146,7 @@ async function main() {
   await load();
   let pending = null;
   events("", (type) => {
-    if (type !== "contract" && type !== "allocation") return;
+    if (type !== "contract" && type !== "allocation" && type !== "resync") return;
     clearTimeout(pending);
     pending = setTimeout(load, 200);
   });

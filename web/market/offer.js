@@ -182,7 +182,7 @@ async function main() {
       if (slots) slots.textContent = `${Math.max(o.slots - ev.data.filled, 0)} free of ${o.slots}`;
       const bids = document.getElementById("bids");
       if (bids) bids.textContent = String(ev.data.bids);
-    } else if (type === "contract") {
+    } else if (type === "contract" || type === "resync") {
       loadMine(o);
     }
   });

@@ -226,7 +226,8 @@ async function main() {
   await load();
   let pending = null;
   events("", (type) => {
-    if (type !== "contract" && type !== "backend" && type !== "allocation") return;
+    if (type !== "contract" && type !== "backend" && type !== "allocation" &&
+        type !== "resync") return;
     clearTimeout(pending);
     pending = setTimeout(load, 300);
   });
