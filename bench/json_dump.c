@@ -7,6 +7,7 @@
  *
  * Each figure is the median over ROUNDS of the CPU time per value.
  */
+#include "bench_util.h"
 #include "conf/vm_conf.h"
 #include "util/nc_json.h"
 #include "util/nc_valid.h"
@@ -15,21 +16,6 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-
-static double
-nc_cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int
-nc_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* the three values a create writes: spec, command, event */
 static json_t *
@@ -59,21 +45,10 @@ nc_bench_values(void)
 int
 main(int argc, char **argv)
 {
-    int n = 100000, rounds = 7, opt;
-    while ((opt = getopt(argc, argv, "n:r:")) != -1) {
-        if (opt == 'n')
-            n = atoi(optarg);
-        else if (opt == 'r')
-            rounds = atoi(optarg);
-        else {
-            fprintf(stderr, "usage: %s [-n VALUES] [-r ROUNDS]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (n < 1 || rounds < 1 || rounds > 101) {
-        fprintf(stderr, "VALUES must be at least 1, ROUNDS 1 to 101\n");
-        return 2;
-    }
+    int n = 100000, rounds = 7;
+    int rc = nc_bench_args(argc, argv, "VALUES", &n, &rounds);
+    if (rc)
+        return rc;
     g_autoptr(json_t) values = nc_bench_values();
     size_t nv = json_array_size(values);
     double theirs[101], ours[101];

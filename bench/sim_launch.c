@@ -18,6 +18,7 @@
  * VMs per second two cores could launch if nothing else ran: not the API,
  * the store, the broker or the scheduler.
  */
+#include "bench_util.h"
 #include "conf/domain.h"
 #include "hv/hv.h"
 #include "util/nc_valid.h"
@@ -28,21 +29,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static double
-nc_cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int
-nc_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static NcVmSpec *
 nc_bench_spec(int i)
@@ -139,21 +125,10 @@ nc_bench_sim(const char *uri, const char *dir, int n)
 int
 main(int argc, char **argv)
 {
-    int n = 2000, rounds = 5, opt;
-    while ((opt = getopt(argc, argv, "n:r:")) != -1) {
-        if (opt == 'n')
-            n = atoi(optarg);
-        else if (opt == 'r')
-            rounds = atoi(optarg);
-        else {
-            fprintf(stderr, "usage: %s [-n VMS] [-r ROUNDS]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (n < 1 || n > 1000000 || rounds < 1 || rounds > 100) {
-        fprintf(stderr, "VMS must be 1-1000000 and ROUNDS 1-100\n");
-        return 2;
-    }
+    int n = 2000, rounds = 5;
+    int rc = nc_bench_args(argc, argv, "VMS", &n, &rounds);
+    if (rc)
+        return rc;
     char dir[] = "/tmp/nc-bench-sim-XXXXXX";
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
