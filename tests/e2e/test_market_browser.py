@@ -152,6 +152,18 @@ def text_of(d, css):
     return ""
 
 
+def click(d, css):
+    """Clicks @css, found again when the page re-rendered between finding it
+    and the click (the pages re-render on every server-sent event)."""
+    for _ in range(5):
+        try:
+            find(d, css).click()
+            return
+        except StaleElementReferenceException:
+            continue
+    raise AssertionError(f"{css} was re-rendered away five times in a row")
+
+
 def fill(d, css, text):
     e = find(d, css)
     e.clear()
@@ -164,7 +176,7 @@ def submit(d, css, what, done, timeout=60):
     tap devices of other VMs on a shared host do at any time; the page then
     says "Failed to fetch", and a person would click again."""
     for _ in range(3):
-        find(d, css).click()
+        click(d, css)
         r = wait(d, what, lambda: done() or ("Failed to fetch" in page_text(d) and "retry"),
                  timeout=timeout)
         if r != "retry":
@@ -228,7 +240,7 @@ def test_paper_workflow(market, backend, browser):
     offers = market.anon().get("/market/v1/offers?q=small")["offers"]
     assert len(offers) == 1
     offer = offers[0]
-    find(d, "#logout").click()
+    click(d, "#logout")
     wait(d, "logged out", lambda: d.find_elements(By.ID, "nav-login"))
 
     # ---- a buyer: the catalogue, the service page, a bid ----
@@ -274,12 +286,12 @@ def test_paper_workflow(market, backend, browser):
     # event stream is open; not by waiting for some later, unrelated event
     # (which took a minute before the page reloaded on opening the stream)
     wait(d, "the VM to be built", lambda: state() == "stopped", timeout=40)
-    find(d, ".alloc[data-allocation] button.start").click()
+    click(d, ".alloc[data-allocation] button.start")
     wait(d, "the VM to run", lambda: state() == "running", timeout=120)
     vm = next(v for v in backend.get("/v1/vms")["vms"] if v["name"] == vm_name)
     assert virsh("domstate", vm["id"]).strip() == "running"
     shot(d, "contracts")
-    find(d, ".alloc[data-allocation] button.stop").click()
+    click(d, ".alloc[data-allocation] button.stop")
     wait(d, "the VM to stop", lambda: state() == "stopped", timeout=120)
     assert virsh("domstate", vm["id"]).strip() == "shut off"
     assert aid

@@ -117,11 +117,17 @@ function contractCard(c) {
   return card;
 }
 
+// Loads overlap (every event asks for one): only the newest may render, or
+// an older answer would put back what a newer one already replaced.
+let loads = 0;
+
 async function load() {
+  const seq = ++loads;
   const list = document.getElementById("contract-list");
   try {
     const out = await api("GET", `/market/v1/contracts?role=consumer&limit=200${
       showEnded ? "" : "&state=open"}`);
+    if (seq !== loads) return;
     fillWith(list, out.contracts.length ? out.contracts.map(contractCard)
       : el("p", { class: "muted", id: "no-contracts" }, "No contracts. Find a service in the ",
            el("a", { href: "/" }, "catalogue"), "."));

@@ -110,11 +110,17 @@ function bidForm(o) {
   return box;
 }
 
+// Loads overlap (every contract event asks for one): only the newest may
+// render, or an older answer would put back what a newer one replaced.
+let loads = 0;
+
 async function loadMine(o) {
   const box = document.getElementById("mine");
   if (!box || !NC.me) return;
+  const seq = ++loads;
   try {
     const out = await api("GET", "/market/v1/contracts?state=open");
+    if (seq !== loads) return;
     const mine = out.contracts.filter((c) => c.offer.id === o.id && c.role === "consumer");
     clear(box);
     if (!mine.length) return;

@@ -175,13 +175,19 @@ async function decide(c, what, card) {
   catch (e) { showError(card, e); }
 }
 
+// Loads overlap (every event asks for one): only the newest may render, or
+// an older answer would put back what a newer one already replaced.
+let loads = 0;
+
 async function load() {
+  const seq = ++loads;
   try {
     const [b, o, c] = await Promise.all([
       api("GET", "/market/v1/backends"),
       api("GET", "/market/v1/offers?mine=true&limit=1000&sort=newest"),
       api("GET", "/market/v1/contracts?role=provider&limit=200"),
     ]);
+    if (seq !== loads) return;
     const newBackends = JSON.stringify(b.backends.map((x) => x.id)) !==
                         JSON.stringify(backends.map((x) => x.id));
     backends = b.backends;
