@@ -318,10 +318,7 @@ nc_outbox_relay_step(NcOutboxRelay *r, int max, GError **err)
 int
 nc_outbox_relay(NcBus *bus, NcStore *st, int max, GError **err)
 {
-    NcOutboxRelay *r = nc_outbox_relay_new(bus, st);
+    g_autoptr(NcOutboxRelay) r = nc_outbox_relay_new(bus, st);
     int n = nc_outbox_relay_step(r, max, err);
-    if (n >= 0 && nc_outbox_relay_flush(r, err) < 0)
-        n = -1;
-    nc_outbox_relay_free(r);
-    return n;
+    return n >= 0 && nc_outbox_relay_flush(r, err) < 0 ? -1 : n;
 }

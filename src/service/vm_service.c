@@ -287,8 +287,6 @@ nc_vm_spec_fit_image(NcVmSpec *spec, const NcImage *img, GError **err)
     return 0;
 }
 
-/* Resolves the spec's image in @project's reach and fills in the disk size.
- * Returns the image, or NULL (missing image: 422). */
 /* The image @key in @project's reach; a missing one is the request's
  * fault (422). */
 static NcImage *
@@ -307,6 +305,8 @@ nc_vm_image_lookup(NcCentral *c, const char *project, const char *key, GError **
     return img;
 }
 
+/* Resolves the spec's image in @project's reach and fills in the disk size.
+ * Returns the image, or NULL (missing image: 422). */
 NcImage *
 nc__vm_resolve_image(NcCentral *c, const char *project, NcVmSpec *spec, GError **err)
 {
@@ -444,7 +444,9 @@ nc_vm_create_one(NcCentral *c, NcVmDraft *draft_in, bool start, const char *forc
     g_autoptr(NcImage) own_img = NULL;
     const NcImage *img = shared ? shared->img : NULL;
     if (img) {
-        if (nc_vm_spec_fit_image(spec, img, err) < 0)
+        /* a written draft was fitted to this image already (and the
+         * transaction read it again: nc_vm_image_recheck()) */
+        if (!draft->command && nc_vm_spec_fit_image(spec, img, err) < 0)
             return NULL;
     } else {
         own_img = nc__vm_resolve_image(c, spec->project, spec, err);
