@@ -81,10 +81,10 @@ def steal_seconds():
 
 def machine_probe():
     """Microseconds of CPU per create in libvirt's test driver alone
-    (bench_sim_launch, 3 x 1,000 creates): how fast the machine is at this
-    moment.  The same build's run time follows it, and on these shared
-    machines it can change by half within minutes.  None without the
-    benchmark program."""
+    (bench_sim_launch, 3 x 1,000 creates): how fast one core of the machine
+    is at this moment, on these shared machines.  (A run can still be slow
+    with a normal probe: on 2026-11-27 the same build took 26-34 s with the
+    probe at 160-170 µs.)  None without the benchmark program."""
     exe = os.path.join(BUILD, "bench", "bench_sim_launch")
     if not os.path.exists(exe):
         return None
