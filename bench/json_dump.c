@@ -7,10 +7,9 @@
  *
  * Each figure is the median over ROUNDS of the CPU time per value.
  */
+#include "bench_spec.h"
 #include "bench_util.h"
-#include "conf/vm_conf.h"
 #include "util/nc_json.h"
-#include "util/nc_valid.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,15 +20,7 @@
 static json_t *
 nc_bench_values(void)
 {
-    g_autoptr(NcVmSpec) s = nc_vm_spec_new();
-    s->id = nc_uuid_new();
-    s->name = g_strdup("c1m-12345");
-    s->project = g_strdup("default");
-    s->image = g_strdup("3f0c8a4e-7d1b-4c55-9a86-0d1e2f3a4b5c");
-    s->vcpus = s->max_vcpus = 1;
-    s->memory_mib = s->max_memory_mib = 64;
-    s->cpu_priority = 5;
-    s->disk_gib = 1;
+    g_autoptr(NcVmSpec) s = nc_bench_spec(12345);
     json_t *spec = nc_vm_spec_to_json(s);
     json_t *cmd = json_pack("{s:s, s:s, s:O, s:{s:s, s:s, s:s, s:I}}",
                             "type", "vm.create", "op", "9b1f6a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b",

@@ -18,10 +18,10 @@
  * VMs per second two cores could launch if nothing else ran: not the API,
  * the store, the broker or the scheduler.
  */
+#include "bench_spec.h"
 #include "bench_util.h"
 #include "conf/domain.h"
 #include "hv/hv.h"
-#include "util/nc_valid.h"
 
 #include <libvirt/libvirt.h>
 #include <stdio.h>
@@ -29,21 +29,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static NcVmSpec *
-nc_bench_spec(int i)
-{
-    NcVmSpec *s = nc_vm_spec_new();
-    s->id = nc_uuid_new();
-    s->name = g_strdup_printf("c1m-%d", i);
-    s->project = g_strdup("default");
-    s->image = g_strdup("3f0c8a4e-7d1b-4c55-9a86-0d1e2f3a4b5c");
-    s->vcpus = s->max_vcpus = 1;
-    s->memory_mib = s->max_memory_mib = 64;
-    s->cpu_priority = 5;
-    s->disk_gib = 1;
-    return s;
-}
 
 /* The XML the simulated driver writes for @s (hv_sim.c). */
 static char *
