@@ -96,7 +96,7 @@ nc_bench_sim(const char *uri, const char *dir, int n)
                     .format = "qcow2", .file = "test.qcow2" };
     double t0 = nc_cpu_now();
     for (int i = 0; i < n; i++) {
-        if (nc_hv_driver(hv)->vm_launch(hv, g_ptr_array_index(specs, i), &img, &err) < 0) {
+        if (nc_hv_driver(hv)->vm_launch(hv, g_ptr_array_index(specs, i), &img, NULL, &err) < 0) {
             fprintf(stderr, "launch %d: %s\n", i, err->message);
             exit(1);
         }

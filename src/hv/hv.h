@@ -68,8 +68,11 @@ typedef struct {
     int (*host_info)(NcHv *hv, NcHost *ret_host, GError **err);
     /* defines the VM (disk, seed, domain) if it is not defined yet */
     int (*vm_ensure)(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err);
-    /* vm_ensure, then runs it: the fast path of a create */
-    int (*vm_launch)(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err);
+    /* vm_ensure, then runs it: the fast path of a create.  @ret_state:
+     * NULL, or where the domain's state just after the launch goes when the
+     * driver read it on the way (left NULL otherwise: ask vm_state) */
+    int (*vm_launch)(NcHv *hv, const NcVmSpec *spec, const NcImage *image, char **ret_state,
+                     GError **err);
     int (*vm_start)(NcHv *hv, const char *id, GError **err);
     /* ACPI shutdown; forced off after @timeout_s */
     int (*vm_stop)(NcHv *hv, const char *id, int timeout_s, GError **err);

@@ -376,9 +376,11 @@ nc__hv_generic_force_stop(NcHv *hv, const char *id, GError **err)
 }
 
 /* Defines @xml (or, @transient, creates and starts it without a lasting
- * definition) and notes the domain as ours. */
+ * definition) and notes the domain as ours.  @ret_state: NULL, or where
+ * the domain's state goes. */
 static int
-nc_hv_put(NcHv *hv, const char *xml, bool transient, const char *what, GError **err)
+nc_hv_put(NcHv *hv, const char *xml, bool transient, const char *what, char **ret_state,
+          GError **err)
 {
     virConnectPtr conn = nc__hv_conn(hv, err);
     if (!conn)
@@ -398,6 +400,9 @@ nc_hv_put(NcHv *hv, const char *xml, bool transient, const char *what, GError **
         g_hash_table_replace(hv->ours, g_strdup(uuid), GINT_TO_POINTER(1));
         g_mutex_unlock(&hv->lock);
     }
+    int state = 0, reason = 0;
+    if (ret_state && virDomainGetState(def, &state, &reason, 0) == 0)
+        *ret_state = g_strdup(nc__hv_state_name(state));
     virDomainFree(def);
     return 0;
 }
@@ -405,13 +410,14 @@ nc_hv_put(NcHv *hv, const char *xml, bool transient, const char *what, GError **
 int
 nc__hv_define(NcHv *hv, const char *xml, const char *what, GError **err)
 {
-    return nc_hv_put(hv, xml, false, what, err);
+    return nc_hv_put(hv, xml, false, what, NULL, err);
 }
 
 int
-nc__hv_create_transient(NcHv *hv, const char *xml, const char *what, GError **err)
+nc__hv_create_transient(NcHv *hv, const char *xml, const char *what, char **ret_state,
+                        GError **err)
 {
-    return nc_hv_put(hv, xml, true, what, err);
+    return nc_hv_put(hv, xml, true, what, ret_state, err);
 }
 
 int

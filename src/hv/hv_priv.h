@@ -54,8 +54,10 @@ int nc__hv_undefine(virDomainPtr dom, GError **err);
  * "cannot @what" with libvirt's reason. */
 int nc__hv_define(NcHv *hv, const char *xml, const char *what, GError **err);
 /* Creates and starts a domain from @xml with no lasting definition: it
- * is gone once it stops, unless defined before. */
-int nc__hv_create_transient(NcHv *hv, const char *xml, const char *what, GError **err);
+ * is gone once it stops, unless defined before.  @ret_state: NULL, or
+ * where the new domain's state goes (read on its handle: no lookup). */
+int nc__hv_create_transient(NcHv *hv, const char *xml, const char *what, char **ret_state,
+                            GError **err);
 
 /* block storage and snapshots on QEMU hosts (hv_storage.c) */
 int nc__hv_storage_open(NcHv *hv, GError **err);

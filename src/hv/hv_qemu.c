@@ -518,8 +518,10 @@ nc_hv_qemu_vm_ensure(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GErro
 }
 
 static int
-nc_hv_qemu_vm_launch(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err)
+nc_hv_qemu_vm_launch(NcHv *hv, const NcVmSpec *spec, const NcImage *image, char **ret_state,
+                     GError **err)
 {
+    /* a guest's start has more steps than one call: its state is read after */
     return nc_hv_qemu_prepare(hv, spec, image, true, err);
 }
 

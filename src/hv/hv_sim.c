@@ -82,8 +82,9 @@ nc_hv_sim_xml(NcHv *hv, const NcVmSpec *spec)
     return nc_domain_xml_format(spec, &env);
 }
 
+/* @ret_state: NULL, or where the state of a domain created goes */
 static int
-nc_hv_sim_prepare(NcHv *hv, const NcVmSpec *spec, bool start, GError **err)
+nc_hv_sim_prepare(NcHv *hv, const NcVmSpec *spec, bool start, char **ret_state, GError **err)
 {
     GError *local = NULL;
     if (start) {
@@ -93,7 +94,7 @@ nc_hv_sim_prepare(NcHv *hv, const NcVmSpec *spec, bool start, GError **err)
          * (a vm.start, or a create delivered again after a stop), keeping
          * its lasting definition */
         g_autofree char *xml = nc_hv_sim_xml(hv, spec);
-        if (nc__hv_create_transient(hv, xml, "start the simulated VM", &local) == 0)
+        if (nc__hv_create_transient(hv, xml, "start the simulated VM", ret_state, &local) == 0)
             return 0;
         /* a running domain of ours is started already; another cloud's
          * domain is refused as the lookup says */
@@ -170,13 +171,14 @@ nc_hv_sim_reboot(NcHv *hv, const char *id, int timeout_s, GError **err)
 static int
 nc_hv_sim_ensure(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err)
 {
-    return nc_hv_sim_prepare(hv, spec, false, err);
+    return nc_hv_sim_prepare(hv, spec, false, NULL, err);
 }
 
 static int
-nc_hv_sim_launch(NcHv *hv, const NcVmSpec *spec, const NcImage *image, GError **err)
+nc_hv_sim_launch(NcHv *hv, const NcVmSpec *spec, const NcImage *image, char **ret_state,
+                 GError **err)
 {
-    return nc_hv_sim_prepare(hv, spec, true, err);
+    return nc_hv_sim_prepare(hv, spec, true, ret_state, err);
 }
 
 static int

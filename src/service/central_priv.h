@@ -72,13 +72,21 @@ NcOperation *nc__op_new(const char *project, const char *kind, const char *targe
 int nc__op_submit(NcCentral *c, NcOperation *op, const char *host, json_t *command,
                   GError **err);
 /* nc__op_submit() with the command as JSON text, made before the
- * transaction (or NULL). */
+ * transaction (or NULL).  @ret_json: NULL, or where the operation's API
+ * JSON goes (the one its event carries; NULL on failure). */
 int nc__op_submit_text(NcCentral *c, NcOperation *op, const char *host, const char *command,
-                       GError **err);
+                       json_t **ret_json, GError **err);
 
 /* Builds a VM command body. */
 json_t *nc__vm_command(const char *kind, const char *op_id, const NcVmSpec *spec,
                        const NcImage *image, json_t *args);
+
+/* The text nc_json_dumps() writes for nc__vm_command(), put together from
+ * the texts of its parts (@spec_text: the VM's spec; @image_text: the
+ * image part; @args_text: the arguments), so that the VMs of one request
+ * write their image once.  Returns: (transfer full): the text, or NULL. */
+char *nc__vm_command_text(const char *kind, const char *op_id, const char *spec_text,
+                          const char *image_text, const char *args_text);
 
 /* The image JSON a command carries. */
 json_t *nc__image_command_json(const NcImage *img);

@@ -42,12 +42,17 @@ nc__op_new(const char *project, const char *kind, const char *target_kind,
 
 int
 nc__op_submit_text(NcCentral *c, NcOperation *op, const char *host, const char *command,
-                   GError **err)
+                   json_t **ret_json, GError **err)
 {
+    json_t *json = nc_op_to_api_json(op);
+    if (ret_json)
+        *ret_json = json_incref(json);
     if (nc_store_op_insert(c->store, op, err) < 0 ||
-        nc__central_event(c, op->project, "operation", "operation", op->id,
-                          nc_op_to_api_json(op), err) < 0)
+        nc__central_event(c, op->project, "operation", "operation", op->id, json, err) < 0) {
+        if (ret_json)
+            g_clear_pointer(ret_json, json_decref);
         return -1;
+    }
     if (command) {
         g_autofree char *topic = nc_bus_host_topic(host);
         if (nc_outbox_put(c->store, topic, command, err) < 0)
@@ -62,7 +67,7 @@ nc__op_submit(NcCentral *c, NcOperation *op, const char *host, json_t *command,
 {
     g_autoptr(json_t) cmd = command;
     g_autofree char *body = cmd ? nc_json_dumps(cmd) : NULL;
-    return nc__op_submit_text(c, op, host, body, err);
+    return nc__op_submit_text(c, op, host, body, NULL, err);
 }
 
 json_t *
@@ -75,9 +80,9 @@ nc__image_command_json(const NcImage *img)
                      "cmdline", nc_json_string_or_null(img->cmdline));
 }
 
-json_t *
-nc__vm_command(const char *kind, const char *op_id, const NcVmSpec *spec,
-               const NcImage *image, json_t *args)
+/* The image part of @spec's commands. */
+static json_t *
+nc_vm_command_image(const NcVmSpec *spec, const NcImage *image)
 {
     json_t *img = image ? nc__image_command_json(image) : json_object();
     if (spec && spec->base_file) {
@@ -85,10 +90,32 @@ nc__vm_command(const char *kind, const char *op_id, const NcVmSpec *spec,
         json_object_set_new(img, "file", json_string(spec->base_file));
         json_object_set_new(img, "format", json_string("qcow2"));
     }
+    return img;
+}
+
+json_t *
+nc__vm_command(const char *kind, const char *op_id, const NcVmSpec *spec,
+               const NcImage *image, json_t *args)
+{
     return json_pack("{s:s, s:o, s:o, s:o, s:o}", "kind", kind,
                      "op", nc_json_string_or_null(op_id),
                      "vm", spec ? nc_vm_spec_to_json(spec) : json_object(),
-                     "image", img, "args", args ? args : json_object());
+                     "image", nc_vm_command_image(spec, image),
+                     "args", args ? args : json_object());
+}
+
+char *
+nc__vm_command_text(const char *kind, const char *op_id, const char *spec_text,
+                    const char *image_text, const char *args_text)
+{
+    g_autoptr(json_t) k = json_string(kind);
+    g_autoptr(json_t) o = nc_json_string_or_null(op_id);
+    g_autofree char *kind_text = nc_json_dumps(k);
+    g_autofree char *op_text = nc_json_dumps(o);
+    if (!kind_text || !op_text)
+        return NULL;
+    return g_strconcat("{\"kind\":", kind_text, ",\"op\":", op_text, ",\"vm\":", spec_text,
+                       ",\"image\":", image_text, ",\"args\":", args_text, "}", NULL);
 }
 
 static json_t *
@@ -387,15 +414,21 @@ nc_vm_draft_free(NcVmDraft *d)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcVmDraft, nc_vm_draft_free)
 
-/* Writes @d's texts; its spec is fitted to @img. */
+/* Writes @d's texts; its spec is fitted to @img.  @image_text: NULL, or
+ * the image part of the command, written once for the VMs of a request
+ * (a VM launched from a snapshot has its own). */
 static void
-nc_vm_draft_write(NcVmDraft *d, const NcImage *img, bool start)
+nc_vm_draft_write(NcVmDraft *d, const NcImage *img, const char *image_text, bool start)
 {
     g_autoptr(json_t) spec = nc_vm_spec_to_json(d->spec);
-    g_autoptr(json_t) cmd = nc__vm_command("vm.create", d->op_id, d->spec, img,
-                                           json_pack("{s:b}", "start", start));
+    g_autofree char *own_image = NULL;
+    if (!image_text || d->spec->base_file) {
+        g_autoptr(json_t) image = nc_vm_command_image(d->spec, img);
+        image_text = own_image = nc_json_dumps(image);
+    }
     d->spec_text = nc_json_dumps(spec);
-    d->command = nc_json_dumps(cmd);
+    d->command = nc__vm_command_text("vm.create", d->op_id, d->spec_text, image_text,
+                                     start ? "{\"start\":true}" : "{\"start\":false}");
 }
 
 /* @was, the image drafts were written for, read again in the transaction:
@@ -457,7 +490,7 @@ nc_vm_create_one(NcCentral *c, NcVmDraft *draft_in, bool start, const char *forc
             shared->img = g_steal_pointer(&own_img);
     }
     if (!draft->command)
-        nc_vm_draft_write(draft, img, start);
+        nc_vm_draft_write(draft, img, NULL, start);
     g_autoptr(NcVm) vm = nc_vm_new();
     vm->spec = g_steal_pointer(&draft->spec);
     vm->state = NC_VM_SCHEDULED;
@@ -506,14 +539,17 @@ nc_vm_create_one(NcCentral *c, NcVmDraft *draft_in, bool start, const char *forc
     g_free(op->id);
     op->id = g_strdup(draft->op_id);
     vm->op = g_strdup(op->id);
+    json_t *answer = NULL;
     if (nc_store_vm_insert(c->store, vm, draft->spec_text, err) < 0 ||
-        nc__op_submit_text(c, op, vm->host, draft->command, err) < 0 ||
+        nc__op_submit_text(c, op, vm->host, draft->command, &answer, err) < 0 ||
         nc_vm_event(c, vm, "vm.created", err) < 0) {
         /* the index counts the claim; the caller's rollback undoes it */
         nc__central_touch_host(c, vm->host);
+        if (answer)
+            json_decref(answer);
         return NULL;
     }
-    return nc_op_to_api_json(op);
+    return answer;
 }
 
 json_t *
@@ -574,11 +610,13 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
         img = nc__vm_resolve_image(c, caller->project, first->spec, err);
         if (!img)
             return NULL;
+        g_autoptr(json_t) image = nc__image_command_json(img);
+        g_autofree char *image_text = nc_json_dumps(image);
         for (guint i = 0; i < drafts->len; i++) {
             NcVmDraft *d = g_ptr_array_index(drafts, i);
             if (nc_vm_spec_fit_image(d->spec, img, err) < 0)
                 return NULL;
-            nc_vm_draft_write(d, img, start);
+            nc_vm_draft_write(d, img, image_text, start);
         }
     }
 

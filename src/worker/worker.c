@@ -251,9 +251,12 @@ nc_worker_port(NcWorker *w, const char *kind, json_t *cmd, GError **err)
 }
 
 /* Runs one command.  Returns 0 when done (success or definite failure,
- * with *ret_err set for the latter), -1 with a transient error to retry. */
+ * with *ret_err set for the latter), -1 with a transient error to retry.
+ * *ret_state: the VM's state after it, when the driver read it on the way
+ * (a launch can), or NULL. */
 static int
-nc_worker_execute(NcWorker *w, json_t *cmd, json_t **ret_data, GError **ret_err)
+nc_worker_execute(NcWorker *w, json_t *cmd, json_t **ret_data, char **ret_state,
+                  GError **ret_err)
 {
     const NcHvDriver *d = nc_hv_driver(w->hv);
     const char *kind = nc_json_str(cmd, "kind");
@@ -287,7 +290,7 @@ nc_worker_execute(NcWorker *w, json_t *cmd, json_t **ret_data, GError **ret_err)
     }
     bool start = !json_is_false(json_object_get(args, "start"));
     if ((g_strcmp0(kind, "vm.create") == 0 && start) || g_strcmp0(kind, "vm.start") == 0)
-        rc = d->vm_launch(w->hv, spec, img, &err);
+        rc = d->vm_launch(w->hv, spec, img, ret_state, &err);
     else if (g_strcmp0(kind, "vm.create") == 0)
         rc = d->vm_ensure(w->hv, spec, img, &err);
     else if (g_strcmp0(kind, "vm.define") == 0)
@@ -321,15 +324,19 @@ nc_worker_execute(NcWorker *w, json_t *cmd, json_t **ret_data, GError **ret_err)
     return 0;
 }
 
-/* Returns: (transfer full): the op.result report of @cmd. */
+/* Returns: (transfer full): the op.result report of @cmd.  @known_state:
+ * the VM's state as the command left it, when the driver said, or NULL:
+ * read now. */
 static json_t *
-nc_worker_result(NcWorker *w, json_t *cmd, json_t *data, const GError *err)
+nc_worker_result(NcWorker *w, json_t *cmd, json_t *data, const char *known_state,
+                 const GError *err)
 {
     const char *op = nc_json_str(cmd, "op");
     const char *vm_id = nc_json_str(json_object_get(cmd, "vm"), "id");
-    g_autofree char *state = NULL;
+    g_autofree char *state = g_strdup(known_state);
     if (vm_id) {
-        nc_hv_driver(w->hv)->vm_state(w->hv, vm_id, &state, NULL);
+        if (!state)
+            nc_hv_driver(w->hv)->vm_state(w->hv, vm_id, &state, NULL);
         nc_worker_tell(w, vm_id, state);
     }
     json_t *msg = json_pack("{s:s, s:o, s:o, s:o, s:b, s:s, s:o}",
@@ -425,7 +432,8 @@ nc_worker_handle(NcWorker *w, NcWorkerJob *job)
         job->started = nc_reporter_send_later(w->reporter, started, NC_WORKER_STARTED_AFTER_MS);
     int64_t t0 = nc_mono_us();
     g_autoptr(json_t) data = NULL;
-    int rc = nc_worker_execute(w, cmd, &data, &err);
+    g_autofree char *state = NULL;
+    int rc = nc_worker_execute(w, cmd, &data, &state, &err);
     g_atomic_int_inc(&w->domains_gen);
     /* done: a start report still waiting would tell nothing new */
     if (job->batch) {
@@ -450,7 +458,7 @@ nc_worker_handle(NcWorker *w, NcWorkerJob *job)
     }
     if (err)
         nc_log_info("%s of %s failed: %s", nc_json_str(cmd, "kind"), vm_id, err->message);
-    json_t *result = nc_worker_result(w, cmd, data, err);
+    json_t *result = nc_worker_result(w, cmd, data, state, err);
     if (job->batch) {
         nc_worker_batch_done(w, job->batch, result, true);
         return;
