@@ -10,7 +10,9 @@
  * the workers of a process, may travel as one {"type": "batch", "reports":
  * [...]}, see reporter.h):
  *   {"type": "heartbeat", "host": {...}, "domains": [...], "time": ms}
- *    ("time": when the lists were taken; "domains" left out by a host whose
+ *    (a domain: {"id", "state", "vcpus"?, "memory_mib"?, "addresses"?}, the
+ *    sizes left out when unknown and the addresses when there are none;
+ *    "time": when the lists were taken; "domains" left out by a host whose
  *    domains change only through it while its list is as last sent, but
  *    sent at least every 6th beat)
  *   {"type": "op.started", "op": id, "vm": id, "host": id}  (only for a
