@@ -112,7 +112,8 @@ nc__vm_command_text(const char *kind, const char *op_id, const char *spec_text,
     g_autoptr(json_t) o = nc_json_string_or_null(op_id);
     g_autofree char *kind_text = nc_json_dumps(k);
     g_autofree char *op_text = nc_json_dumps(o);
-    if (!kind_text || !op_text)
+    /* a part that could not be written leaves no command, not a cut one */
+    if (!kind_text || !op_text || !spec_text || !image_text || !args_text)
         return NULL;
     return g_strconcat("{\"kind\":", kind_text, ",\"op\":", op_text, ",\"vm\":", spec_text,
                        ",\"image\":", image_text, ",\"args\":", args_text, "}", NULL);
@@ -426,6 +427,8 @@ nc_vm_draft_write(NcVmDraft *d, const NcImage *img, const char *image_text, bool
         g_autoptr(json_t) image = nc_vm_command_image(d->spec, img);
         image_text = own_image = nc_json_dumps(image);
     }
+    g_free(d->spec_text);
+    g_free(d->command);
     d->spec_text = nc_json_dumps(spec);
     d->command = nc__vm_command_text("vm.create", d->op_id, d->spec_text, image_text,
                                      start ? "{\"start\":true}" : "{\"start\":false}");
@@ -491,6 +494,10 @@ nc_vm_create_one(NcCentral *c, NcVmDraft *draft_in, bool start, const char *forc
     }
     if (!draft->command)
         nc_vm_draft_write(draft, img, NULL, start);
+    if (!draft->command) {
+        nc_error_set(err, NC_ERR_INTERNAL, "cannot write the command of VM '%s'", spec->name);
+        return NULL;
+    }
     g_autoptr(NcVm) vm = nc_vm_new();
     vm->spec = g_steal_pointer(&draft->spec);
     vm->state = NC_VM_SCHEDULED;

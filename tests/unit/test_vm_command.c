@@ -81,6 +81,10 @@ test_null_op(void)
     g_autofree char *text = nc__vm_command_text("vm.create", NULL, "{}", "{}", "{}");
     g_assert_cmpstr(text, ==, "{\"kind\":\"vm.create\",\"op\":null,\"vm\":{},\"image\":{},"
                               "\"args\":{}}");
+    /* a part that could not be written (nc_json_dumps() gave NULL) makes
+     * no command at all, not one cut short */
+    g_assert_null(nc__vm_command_text("vm.create", NULL, NULL, "{}", "{}"));
+    g_assert_null(nc__vm_command_text("vm.create", NULL, "{}", NULL, "{}"));
 }
 
 int
