@@ -103,6 +103,13 @@ nc_route_host_update(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
                                                  body, err));
 }
 
+static int
+nc_route_host_delete(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    return nc_reply(resp, nc_host_service_delete(api->central, req->caller, req->params[0],
+                                                 err));
+}
+
 /* ---- images ---- */
 
 static int
@@ -404,6 +411,7 @@ const NcRoute nc_api_routes[] = {
     { "GET", "/v1/hosts", nc_route_host_list, NC_ROUTE_CACHEABLE },
     { "GET", "/v1/hosts/{}", nc_route_host_get, 0 },
     { "PATCH", "/v1/hosts/{}", nc_route_host_update, NC_ROUTE_JSON },
+    { "DELETE", "/v1/hosts/{}", nc_route_host_delete, 0 },
     { "GET", "/v1/images", nc_route_image_list, NC_ROUTE_CACHEABLE },
     { "POST", "/v1/images", nc_route_image_create, NC_ROUTE_JSON | NC_ROUTE_UPLOAD },
     { "GET", "/v1/images/{}", nc_route_image_get, 0 },

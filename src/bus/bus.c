@@ -118,6 +118,12 @@ nc_outbox_put(NcStore *st, const char *topic, const char *body, GError **err)
                          NC_TEXT(topic), NC_TEXT(body), NC_INT(now), NC_END) < 0 ? -1 : 0;
 }
 
+int64_t
+nc_outbox_forget(NcStore *st, const char *topic, GError **err)
+{
+    return nc_store_exec(st, err, "DELETE FROM queue WHERE topic = $1", NC_TEXT(topic), NC_END);
+}
+
 /* Outbox rows that leave as one message. */
 typedef struct {
     const char *topic;      /* borrowed from the rows */

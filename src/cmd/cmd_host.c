@@ -31,18 +31,22 @@ nc_host_list(NcCli *cli, int argc, char **argv)
         g_autofree char *dsk = g_strdup_printf("%" G_GINT64_FORMAT "G/%" G_GINT64_FORMAT "G",
                                                nc_json_int(a, "disk_gib", 0), nc_json_int(l, "disk_gib", 0));
         g_autofree char *vms = g_strdup_printf("%zu", json_array_size(json_object_get(h, "vms")));
-        nc_table_add(t, nc_json_str(h, "name"), nc_json_str(h, "state"), nc_json_str(h, "accel"),
+        bool disabled = json_is_false(json_object_get(h, "enabled"));
+        g_autofree char *state = g_strdup_printf("%s%s", nc_json_str(h, "state"),
+                                                 disabled ? ",disabled" : "");
+        nc_table_add(t, nc_json_str(h, "name"), state, nc_json_str(h, "accel"),
                      vc, mem, dsk, vms, nc_json_str(h, "id"));
     }
     nc_table_print(t, stdout);
     return 0;
 }
 
+/* Sends @method (with @req, nullable) to the one host named in @argv;
+ * its answer goes to @ret.  Returns: the exit code. */
 static int
-nc_host_show(NcCli *cli, int argc, char **argv)
+nc_host_request(NcCli *cli, int argc, char **argv, const char *method, json_t *req,
+                json_t **ret)
 {
-    if (nc_cli_parse("NAME - show a host", NULL, &argc, &argv, cli) < 0)
-        return 2;
     g_autoptr(NcClient) client = cli->client;
     if (argc != 2) {
         fprintf(stderr, "nestcloud: give exactly one host name or id\n");
@@ -50,11 +54,31 @@ nc_host_show(NcCli *cli, int argc, char **argv)
     }
     g_autoptr(GError) err = NULL;
     g_autofree char *path = nc_cli_path("/v1/hosts/%s", argv[1]);
-    g_autoptr(json_t) h = nc_client_call(client, "GET", path, NULL, NULL, &err);
-    if (!h)
-        return nc_cli_fail(err);
-    nc_cli_print_json(h);
-    return 0;
+    *ret = nc_client_call(client, method, path, req, NULL, &err);
+    return *ret ? 0 : nc_cli_fail(err);
+}
+
+static int
+nc_host_show(NcCli *cli, int argc, char **argv)
+{
+    if (nc_cli_parse("NAME - show a host", NULL, &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(json_t) h = NULL;
+    int rc = nc_host_request(cli, argc, argv, "GET", NULL, &h);
+    if (rc == 0)
+        nc_cli_print_json(h);
+    return rc;
+}
+
+/* PATCHes @req onto the one host named in @argv and prints it. */
+static int
+nc_host_patch(NcCli *cli, int argc, char **argv, json_t *req)
+{
+    g_autoptr(json_t) h = NULL;
+    int rc = nc_host_request(cli, argc, argv, "PATCH", req, &h);
+    if (rc == 0)
+        nc_cli_print_json(h);
+    return rc;
 }
 
 static int
@@ -72,11 +96,6 @@ nc_host_set(NcCli *cli, int argc, char **argv)
     if (nc_cli_parse("NAME - change a host's overcommit and reservation (admin)", entries,
                      &argc, &argv, cli) < 0)
         return 2;
-    g_autoptr(NcClient) client = cli->client;
-    if (argc != 2) {
-        fprintf(stderr, "nestcloud: give exactly one host name or id\n");
-        return 2;
-    }
     g_autoptr(json_t) req = json_object();
     if (cpu > 0)
         json_object_set_new(req, "cpu_ratio", json_real(cpu));
@@ -86,18 +105,55 @@ nc_host_set(NcCli *cli, int argc, char **argv)
         json_object_set_new(req, "disk_ratio", json_real(disk));
     if (reserved >= 0)
         json_object_set_new(req, "reserved_memory_mib", json_integer(reserved));
-    g_autoptr(GError) err = NULL;
-    g_autofree char *path = nc_cli_path("/v1/hosts/%s", argv[1]);
-    g_autoptr(json_t) h = nc_client_call(client, "PATCH", path, req, NULL, &err);
-    if (!h)
-        return nc_cli_fail(err);
-    nc_cli_print_json(h);
-    return 0;
+    return nc_host_patch(cli, argc, argv, req);
+}
+
+static int
+nc_host_disable(NcCli *cli, int argc, char **argv)
+{
+    g_autofree char *reason = NULL;
+    GOptionEntry entries[] = {
+        { "reason", 0, 0, G_OPTION_ARG_STRING, &reason, "Why (shown with the host)", "TEXT" },
+        { NULL }
+    };
+    if (nc_cli_parse("NAME - place no new VMs on a host; its VMs stay (admin)", entries,
+                     &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(json_t) req = json_pack("{s:b}", "enabled", false);
+    if (reason)
+        json_object_set_new(req, "disabled_reason", json_string(reason));
+    return nc_host_patch(cli, argc, argv, req);
+}
+
+static int
+nc_host_enable(NcCli *cli, int argc, char **argv)
+{
+    if (nc_cli_parse("NAME - let the scheduler place VMs on a host again (admin)", NULL,
+                     &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(json_t) req = json_pack("{s:b}", "enabled", true);
+    return nc_host_patch(cli, argc, argv, req);
+}
+
+static int
+nc_host_delete(NcCli *cli, int argc, char **argv)
+{
+    if (nc_cli_parse("NAME - forget a host that is down and holds nothing (admin)", NULL,
+                     &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(json_t) h = NULL;
+    int rc = nc_host_request(cli, argc, argv, "DELETE", NULL, &h);
+    if (rc == 0)
+        printf("host %s removed\n", nc_json_str(h, "name"));
+    return rc;
 }
 
 const NcVerb nc_host_verbs[] = {
     { "list", nc_host_list, "", "list hosts with capacity and allocation" },
     { "show", nc_host_show, "NAME", "show one host" },
     { "set", nc_host_set, "NAME", "change overcommit ratios and reservation" },
+    { "disable", nc_host_disable, "NAME", "place no new VMs on a host (maintenance)" },
+    { "enable", nc_host_enable, "NAME", "let the scheduler use a host again" },
+    { "delete", nc_host_delete, "NAME", "forget a host that is down and holds nothing" },
     { NULL }
 };

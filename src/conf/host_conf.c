@@ -1,5 +1,6 @@
 /* host_conf.c: host records. */
 #include "host_conf.h"
+#include "util/nc_json.h"
 #include "util/nc_time.h"
 
 NcHost *
@@ -21,9 +22,16 @@ nc_host_free(NcHost *h)
     g_free(h->id);
     g_free(h->name);
     g_free(h->state);
+    g_free(h->disabled_reason);
     g_free(h->accel);
     json_decref(h->info);
     g_free(h);
+}
+
+bool
+nc_host_schedulable(const NcHost *h)
+{
+    return !h->disabled && g_strcmp0(h->state, "up") == 0;
 }
 
 int64_t
@@ -50,13 +58,15 @@ nc_host_to_api_json(const NcHost *h)
     g_autofree char *seen = nc_time_format(h->last_seen);
     g_autofree char *created = nc_time_format(h->created_at);
 
-    return json_pack("{s:s, s:s, s:s, s:s, s:b,"
+    return json_pack("{s:s, s:s, s:s, s:b, s:o, s:s, s:b,"
                      " s:{s:I, s:I, s:I},"
                      " s:{s:f, s:f, s:f, s:I},"
                      " s:{s:I, s:I, s:I},"
                      " s:{s:I, s:I, s:I},"
                      " s:O, s:s, s:s}",
                      "id", h->id, "name", h->name, "state", h->state,
+                     "enabled", !h->disabled,
+                     "disabled_reason", nc_json_string_or_null(h->disabled_reason),
                      "accel", h->accel, "nested", h->nested,
                      "capacity", "vcpus", (json_int_t)h->vcpus,
                      "memory_mib", (json_int_t)h->memory_mib,

@@ -6,6 +6,11 @@
  *
  * Host states:  up --(silent past the timeout; reconciler)--> down
  *               down --(heartbeat; nc_host_service_heartbeat)--> up
+ *
+ * Apart from its state, an admin may disable a host (maintenance): it
+ * keeps its VMs, which start, stop and rescale as before, and the room
+ * reservations already hold on it, but the scheduler places nothing new
+ * there.  Only a host that is up and enabled is schedulable.
  */
 #pragma once
 
@@ -18,6 +23,8 @@ typedef struct {
     char *id;
     char *name;
     char *state;                /* "up" or "down" */
+    bool disabled;              /* by an admin: takes no new VMs */
+    char *disabled_reason;      /* NULL, or why (the admin's words) */
     char *accel;                /* "kvm" or "tcg" */
     bool nested;                /* this host is itself a VM */
     int64_t vcpus, memory_mib, disk_gib;
@@ -32,6 +39,9 @@ typedef struct {
 NcHost *nc_host_new(void);
 void nc_host_free(NcHost *host);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(NcHost, nc_host_free)
+
+/* Whether new VMs and reservations may be placed on @h: up and enabled. */
+bool nc_host_schedulable(const NcHost *h);
 
 /* What the scheduler may allocate in each dimension. */
 int64_t nc_host_limit_vcpus(const NcHost *h);

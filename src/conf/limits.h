@@ -23,6 +23,7 @@
 #define NC_LIMIT_USER_DATA_BYTES (32 * 1024)
 #define NC_LIMIT_MEMORY_SLOTS 16                 /* DIMM slots for live growth */
 #define NC_LIMIT_STOP_TIMEOUT_S 600
+#define NC_LIMIT_REASON_BYTES 256                /* why a host is disabled */
 
 /* Defaults */
 #define NC_DEFAULT_VCPUS 1

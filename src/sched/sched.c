@@ -70,12 +70,15 @@ nc_sched_rank(GPtrArray *hosts, const NcSchedRequest *req, NcSchedPolicy policy,
     ret->candidates = g_ptr_array_new();
     double best_miss = -1;
     const NcHost *miss_host = NULL;
+    int disabled = 0;   /* up, but disabled by an admin */
 
     for (guint i = 0; i < hosts->len; i++) {
         NcHost *h = g_ptr_array_index(hosts, i);
         ret->considered++;
-        if (g_strcmp0(h->state, "up") != 0)
+        if (!nc_host_schedulable(h)) {
+            disabled += g_strcmp0(h->state, "up") == 0;
             continue;
+        }
         int64_t free_v = nc_host_limit_vcpus(h) - h->alloc_vcpus;
         int64_t free_m = nc_host_limit_memory_mib(h) - h->alloc_memory_mib;
         int64_t free_d = nc_host_limit_disk_gib(h) - h->alloc_disk_gib;
@@ -97,7 +100,10 @@ nc_sched_rank(GPtrArray *hosts, const NcSchedRequest *req, NcSchedPolicy policy,
         g_ptr_array_sort_with_data(ret->candidates, nc_sched_compare, &s);
     }
     if (ret->candidates->len == 0) {
-        if (!miss_host) {
+        if (!miss_host && disabled) {
+            ret->nearest_miss = g_strdup_printf("every host that is up is disabled (%d)",
+                                                disabled);
+        } else if (!miss_host) {
             ret->nearest_miss = g_strdup("no host is up");
         } else {
             const NcHost *h = miss_host;
@@ -116,6 +122,9 @@ nc_sched_rank(GPtrArray *hosts, const NcSchedRequest *req, NcSchedPolicy policy,
                 g_string_append_printf(s, "%sneeds %" G_GINT64_FORMAT " GiB of disk, best "
                                        "host '%s' has %" G_GINT64_FORMAT, s->len ? "; " : "",
                                        req->disk_gib, h->name, free_d);
+            if (disabled)
+                g_string_append_printf(s, "; %d disabled %s not considered", disabled,
+                                       disabled == 1 ? "host was" : "hosts were");
             ret->nearest_miss = g_string_free(g_steal_pointer(&s), FALSE);
         }
     }

@@ -1,7 +1,7 @@
 /* sched.h: where a VM goes.
  *
  * Placement is filter -> weigh -> claim.  nc_sched_rank() filters the hosts
- * that can take a request and orders them by the policy; the caller then
+ * that can take a request (schedulable: up and enabled; with room) and orders them by the policy; the caller then
  * claims capacity on the first candidate with a conditional store update
  * (nc_store_host_claim), moving to the next if a racing request won.  When
  * nothing fits, the result names the nearest miss, so the user learns what

@@ -312,7 +312,7 @@ nc_central_index_set(NcCentral *c, const NcHost *h)
     NcSchedSlot s = {
         nc_host_limit_vcpus(h), nc_host_limit_memory_mib(h), nc_host_limit_disk_gib(h),
         h->alloc_vcpus, h->alloc_memory_mib, h->alloc_disk_gib,
-        g_strcmp0(h->state, "up") == 0,
+        nc_host_schedulable(h),
     };
     nc_sched_index_set(c->index, h->id, &s);
 }

@@ -93,8 +93,11 @@ nc_host_service_update(NcCentral *c, const NcCaller *caller, const char *key, js
                        GError **err)
 {
     static const char *const keys[] = { "cpu_ratio", "ram_ratio", "disk_ratio",
-                                        "reserved_memory_mib", NULL };
+                                        "reserved_memory_mib", "enabled", "disabled_reason",
+                                        NULL };
     int64_t cpu = -1, ram = -1, disk = -1, reserved = -1;
+    bool enabled = true;
+    const char *reason = NULL;
     if (!caller->admin) {
         nc_error_set(err, NC_ERR_FORBIDDEN, "only an admin can change hosts");
         return NULL;
@@ -104,13 +107,24 @@ nc_host_service_update(NcCentral *c, const NcCaller *caller, const char *key, js
         nc_host_ratio(req, "ram_ratio", &ram, err) < 0 ||
         nc_host_ratio(req, "disk_ratio", &disk, err) < 0 ||
         nc_json_get_int(req, "reserved_memory_mib", false, 0, NC_LIMIT_MEMORY_MIB, &reserved,
-                        err) < 0)
+                        err) < 0 ||
+        nc_json_get_bool(req, "enabled", false, &enabled, err) < 0 ||
+        nc_json_get_string(req, "disabled_reason", false, NC_LIMIT_REASON_BYTES, &reason,
+                           err) < 0 ||
+        nc_text_check("disabled_reason", reason, NC_LIMIT_REASON_BYTES, false, err) < 0)
         return NULL;
+    bool set_enabled = nc_json_has(req, "enabled");
+    if (reason && (!set_enabled || enabled)) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT,
+                     "field 'disabled_reason' goes only with \"enabled\": false");
+        return NULL;
+    }
     g_auto(NcStoreTxn) txn = { 0 };
     if (nc_store_txn_begin(&txn, c->store, err) < 0)
         return NULL;
     g_autoptr(NcHost) h = nc_store_host_get(c->store, key, err);
     if (!h || nc_store_host_set_policy(c->store, h->id, cpu, ram, disk, reserved, err) < 0 ||
+        (set_enabled && nc_store_host_set_enabled(c->store, h->id, enabled, reason, err) < 0) ||
         nc__central_event(c, NULL, "host.updated", "host", h->id, json_incref(req), err) < 0 ||
         nc_store_txn_commit(&txn, err) < 0)
         return NULL;
@@ -118,6 +132,51 @@ nc_host_service_update(NcCentral *c, const NcCaller *caller, const char *key, js
     nc__central_sync_hosts(c);
     nc__central_notify(c);
     return nc_host_service_get(c, caller, h->id, err);
+}
+
+json_t *
+nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, GError **err)
+{
+    if (!caller->admin) {
+        nc_error_set(err, NC_ERR_FORBIDDEN, "only an admin can remove hosts");
+        return NULL;
+    }
+    g_auto(NcStoreTxn) txn = { 0 };
+    if (nc_store_txn_begin(&txn, c->store, err) < 0)
+        return NULL;
+    g_autoptr(NcHost) h = nc_store_host_get(c->store, key, err);
+    if (!h)
+        return NULL;
+    if (g_strcmp0(h->state, "up") == 0) {
+        /* its next heartbeat would register it again */
+        nc_error_set(err, NC_ERR_CONFLICT, "host '%s' is up; stop its worker first (to keep "
+                     "it from new VMs meanwhile, disable it)", h->name);
+        return NULL;
+    }
+    int64_t vms = 0, reservations = 0;
+    if (nc_store_host_holdings(c->store, h->id, &vms, &reservations, err) < 0)
+        return NULL;
+    if (vms > 0 || reservations > 0) {
+        nc_error_set(err, NC_ERR_CONFLICT, "host '%s' still holds %" G_GINT64_FORMAT " VM%s and "
+                     "%" G_GINT64_FORMAT " scheduled or active reservation%s; delete or cancel "
+                     "them first", h->name, vms, vms == 1 ? "" : "s", reservations,
+                     reservations == 1 ? "" : "s");
+        return NULL;
+    }
+    g_autofree char *topic = nc_bus_host_topic(h->id);
+    if (nc_outbox_forget(c->store, topic, err) < 0 ||
+        nc_store_host_delete(c->store, h->id, err) < 0 ||
+        nc__central_event(c, NULL, "host.deleted", "host", h->id,
+                          json_pack("{s:s}", "name", h->name), err) < 0 ||
+        nc_store_txn_commit(&txn, err) < 0)
+        return NULL;
+    g_mutex_lock(&c->sched_lock);
+    g_hash_table_remove(c->host_images, h->id);
+    g_mutex_unlock(&c->sched_lock);
+    nc__central_touch_host(c, h->id);
+    nc__central_sync_hosts(c);
+    nc__central_notify(c);
+    return json_pack("{s:s, s:s}", "id", h->id, "name", h->name);
 }
 
 /* ---- heartbeats ---- */

@@ -7,6 +7,10 @@ json_t *nc_host_service_list(NcCentral *c, const NcCaller *caller, GError **err)
 json_t *nc_host_service_get(NcCentral *c, const NcCaller *caller, const char *key,
                             GError **err);
 /* PATCH /v1/hosts/{id} (admin): {"cpu_ratio", "ram_ratio", "disk_ratio",
- * "reserved_memory_mib"}, ratios as decimals. */
+ * "reserved_memory_mib", "enabled", "disabled_reason"}, ratios as decimals. */
 json_t *nc_host_service_update(NcCentral *c, const NcCaller *caller, const char *key,
                                json_t *req, GError **err);
+/* DELETE /v1/hosts/{id} (admin): forgets a host that is down and holds no
+ * VM and no scheduled or active reservation (NC_ERR_CONFLICT otherwise). */
+json_t *nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key,
+                               GError **err);

@@ -131,6 +131,11 @@ nc_reservation_service_create(NcCentral *c, const NcCaller *caller, json_t *req,
             clash_host = h->name;
         }
     }
+    if (!r->host && ranked.candidates->len == 0) {
+        nc_error_set(err, NC_ERR_NO_CAPACITY, "no host can hold the reservation: %s",
+                     ranked.nearest_miss);
+        return NULL;
+    }
     if (!r->host) {
         g_autofree char *at = clash_host ? nc_time_format(first_clash) : NULL;
         nc_error_set(err, NC_ERR_NO_CAPACITY,

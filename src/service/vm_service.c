@@ -238,8 +238,8 @@ nc_vm_place(NcCentral *c, NcVm *vm, GHashTable *shared_ex, GError **err)
         if (!key)
             break;
         g_autoptr(NcHost) h = NULL;
-        int rc = nc_store_host_claim(c->store, key, req.vcpus, req.memory_mib, req.disk_gib, &h,
-                                     err);
+        int rc = nc_store_host_claim(c->store, NC_HOST_CLAIM_PLACE, key, req.vcpus,
+                                     req.memory_mib, req.disk_gib, &h, err);
         if (rc < 0)
             return -1;
         if (rc == 0)
@@ -507,8 +507,8 @@ nc_vm_create_one(NcCentral *c, NcVmDraft *draft_in, bool start, const char *forc
         /* the capacity was set aside by a reservation on this host */
         const NcVmSpec *s = vm->spec;
         g_autoptr(NcHost) h = NULL;
-        int rc = nc_store_host_claim(c->store, forced_host, s->vcpus, s->memory_mib, s->disk_gib,
-                                     &h, err);
+        int rc = nc_store_host_claim(c->store, NC_HOST_CLAIM_KEEP, forced_host, s->vcpus,
+                                     s->memory_mib, s->disk_gib, &h, err);
         if (rc < 0)
             return NULL;
         nc__central_touch_host(c, forced_host);
@@ -784,7 +784,8 @@ nc_vm_service_update(NcCentral *c, const NcCaller *caller, const char *key, json
 
     /* growth must fit the VM's host; shrinking frees capacity at once */
     if ((dv > 0 || dm > 0) &&
-        nc_store_host_claim(c->store, vm->host, MAX(dv, 0), MAX(dm, 0), 0, NULL, err) != 1) {
+        nc_store_host_claim(c->store, NC_HOST_CLAIM_KEEP, vm->host, MAX(dv, 0), MAX(dm, 0), 0,
+                            NULL, err) != 1) {
         if (err && *err)
             return NULL;
         g_autoptr(NcHost) h = nc_store_host_get(c->store, vm->host, err);

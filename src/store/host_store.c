@@ -7,7 +7,7 @@
 #define NC_HOST_COLUMNS_BUT(info) \
     "id, name, state, accel, nested, vcpus, memory_mib, disk_gib, reserved_memory_mib," \
     " cpu_ratio, ram_ratio, disk_ratio, alloc_vcpus, alloc_memory_mib, alloc_disk_gib, " \
-    info ", last_seen, created_at"
+    info ", last_seen, created_at, disabled, disabled_reason"
 #define NC_HOST_COLUMNS NC_HOST_COLUMNS_BUT("info")
 
 static NcHost *
@@ -41,6 +41,8 @@ nc_host_from_row(NcRows *r)
     }
     h->last_seen = nc_rows_int(r, 16);
     h->created_at = nc_rows_int(r, 17);
+    h->disabled = nc_rows_int(r, 18) != 0;
+    h->disabled_reason = nc_rows_dup(r, 19);
     return h;
 }
 
@@ -101,20 +103,22 @@ nc_store_host_list(NcStore *st, GError **err)
 }
 
 int
-nc_store_host_claim(NcStore *st, const char *host_id, int64_t vcpus,
+nc_store_host_claim(NcStore *st, NcHostClaim kind, const char *host_id, int64_t vcpus,
                     int64_t memory_mib, int64_t disk_gib, NcHost **ret_host, GError **err)
 {
-#define NC_HOST_CLAIM \
+#define NC_HOST_CLAIM(cond) \
     "UPDATE hosts SET alloc_vcpus = alloc_vcpus + $2," \
     " alloc_memory_mib = alloc_memory_mib + $3," \
     " alloc_disk_gib = alloc_disk_gib + $4" \
-    " WHERE id = $1 AND state = 'up'" \
+    " WHERE id = $1 AND state = 'up'" cond \
     " AND alloc_vcpus + $2 <= vcpus * cpu_ratio / 1000" \
     " AND alloc_memory_mib + $3 <=" \
     "     (memory_mib - reserved_memory_mib) * ram_ratio / 1000" \
     " AND alloc_disk_gib + $4 <= disk_gib * disk_ratio / 1000"
     g_assert(vcpus >= 0 && memory_mib >= 0 && disk_gib >= 0);
-    int64_t n = nc_store_exec(st, err, NC_HOST_CLAIM, NC_TEXT(host_id), NC_INT(vcpus),
+    const char *sql = kind == NC_HOST_CLAIM_PLACE ? NC_HOST_CLAIM(" AND disabled = 0")
+                                                  : NC_HOST_CLAIM("");
+    int64_t n = nc_store_exec(st, err, sql, NC_TEXT(host_id), NC_INT(vcpus),
                               NC_INT(memory_mib), NC_INT(disk_gib), NC_END);
 #undef NC_HOST_CLAIM
     if (n <= 0)
@@ -173,6 +177,16 @@ nc_store_host_seen(NcStore *st, const char *host_id, int64_t now_ms, GError **er
 }
 
 int
+nc_store_host_set_enabled(NcStore *st, const char *host_id, bool enabled, const char *reason,
+                          GError **err)
+{
+    return nc_store_exec(st, err,
+                         "UPDATE hosts SET disabled = $2, disabled_reason = $3 WHERE id = $1",
+                         NC_TEXT(host_id), NC_INT(!enabled), NC_TEXT(enabled ? NULL : reason),
+                         NC_END) < 0 ? -1 : 0;
+}
+
+int
 nc_store_host_set_policy(NcStore *st, const char *host_id, int64_t cpu_ratio,
                          int64_t ram_ratio, int64_t disk_ratio,
                          int64_t reserved_memory_mib, GError **err)
@@ -190,6 +204,32 @@ nc_store_host_set_policy(NcStore *st, const char *host_id, int64_t cpu_ratio,
                          " WHERE id = $1",
                          NC_TEXT(host_id), NC_INT(cpu_ratio), NC_INT(ram_ratio),
                          NC_INT(disk_ratio), NC_INT(reserved_memory_mib), NC_END) < 0 ? -1 : 0;
+}
+
+int
+nc_store_host_holdings(NcStore *st, const char *host_id, int64_t *ret_vms,
+                       int64_t *ret_reservations, GError **err)
+{
+    g_autoptr(NcRows) r = nc_store_query(st, err,
+                                         "SELECT (SELECT COUNT(*) FROM vms WHERE host = $1),"
+                                         " (SELECT COUNT(*) FROM reservations WHERE host = $1"
+                                         "  AND state IN ('scheduled', 'active'))",
+                                         NC_TEXT(host_id), NC_END);
+    if (!r || !nc_rows_first(r, err, "no answer counting what host '%.64s' holds", host_id))
+        return -1;
+    *ret_vms = nc_rows_int(r, 0);
+    *ret_reservations = nc_rows_int(r, 1);
+    return 0;
+}
+
+int
+nc_store_host_delete(NcStore *st, const char *host_id, GError **err)
+{
+    if (nc_store_exec(st, err, "UPDATE reservations SET host = NULL WHERE host = $1",
+                      NC_TEXT(host_id), NC_END) < 0)
+        return -1;
+    return nc_store_exec(st, err, "DELETE FROM hosts WHERE id = $1", NC_TEXT(host_id),
+                         NC_END) < 0 ? -1 : 0;
 }
 
 int

@@ -192,6 +192,11 @@ static const char *const nc_schema_versions[] = {
      * only if it was taken after the image's file was whole */
     "ALTER TABLE images ADD COLUMN ready_at BIGINT NOT NULL DEFAULT 0;"
     "UPDATE images SET ready_at = created_at WHERE state = 'available';",
+
+    /* 8: a host an admin takes out of scheduling (maintenance): it keeps
+     * its VMs and the room reservations hold on it, and takes no new ones */
+    "ALTER TABLE hosts ADD COLUMN disabled BIGINT NOT NULL DEFAULT 0;"
+    "ALTER TABLE hosts ADD COLUMN disabled_reason TEXT;",
 };
 
 const NcSchema nc_schema_central = {

@@ -189,6 +189,73 @@ def test_host_without_the_image_is_passed_over():
         c.destroy()
 
 
+def test_a_host_that_is_gone_can_be_removed():
+    """DELETE /v1/hosts/{id}: only for a host that is down and holds no VM
+    and no reservation to come; a worker that comes back registers anew."""
+    c = Cloud("sched-remove", command="serve").start(extra=("--host-timeout", "3"))
+    a = SimWorker(c, 1, name="a").start()
+    b = SimWorker(c, 1, name="b").start()
+    try:
+        wait_for("two hosts", lambda: len(c.get("/v1/hosts")["hosts"]) == 2, timeout=60)
+        c.call("PATCH", "/v1/hosts/b-0000", {"enabled": False})
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+        end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 90000))
+        res = c.call("POST", "/v1/reservations", {
+            "name": "later", "image": "test", "memory_mib": 64, "max_memory_mib": 64,
+            "max_vcpus": 1, "start_at": start, "end_at": end}, expect=(201,))
+        assert res["host"] == "a-0000"
+        status, op = create(c, "on-a")
+        assert status == 202 and c.wait_op(op)["status"] == "succeeded", op
+        vm_id = op["target"]["id"]
+        assert c.vm(vm_id)["host"] == "a-0000"
+
+        status, body = c.request("DELETE", "/v1/hosts/b-0000")
+        assert status == 409 and "is up" in body["error"]["message"], body
+        p = c.call("POST", "/v1/projects", {"name": "remove-tenant"}, expect=(201,))
+        status, body = c.request("DELETE", "/v1/hosts/a-0000", token=p["token"])
+        assert status == 403, body
+        status, body = c.request("DELETE", "/v1/hosts/no-such-host")
+        assert status == 404, body
+
+        a.kill9()
+        wait_for("host a down", lambda: c.get("/v1/hosts/a-0000")["state"] == "down", 30)
+        status, body = c.request("DELETE", "/v1/hosts/a-0000")
+        assert status == 409, body
+        assert body["error"]["message"] == ("host 'a-0000' still holds 1 VM and 1 scheduled or "
+                                            "active reservation; delete or cancel them first")
+        assert c.get("/v1/hosts/a-0000")["state"] == "down"
+
+        # back up, its VM deleted and its reservation cancelled, then gone for good
+        a.start()
+        wait_for("host a up", lambda: c.get("/v1/hosts/a-0000")["state"] == "up", 30)
+        c.delete_vm(vm_id)
+        c.call("DELETE", f"/v1/reservations/{res['id']}")
+        a.kill9()
+        wait_for("host a down", lambda: c.get("/v1/hosts/a-0000")["state"] == "down", 30)
+        r = c.cli("host", "delete", "a-0000")
+        assert "host a-0000 removed" in r.stdout
+        assert c.request("GET", "/v1/hosts/a-0000")[0] == 404
+        assert [h["name"] for h in c.get("/v1/hosts")["hosts"]] == ["b-0000"]
+        assert c.get(f"/v1/reservations/{res['id']}")["host"] is None
+
+        # the scheduler forgot it: with b enabled, VMs go to b
+        c.call("PATCH", "/v1/hosts/b-0000", {"enabled": True})
+        status, op = create(c, "on-b")
+        assert status == 202 and c.wait_op(op)["status"] == "succeeded", op
+        assert c.vm(op["target"]["id"])["host"] == "b-0000"
+
+        # a worker that comes back registers its host again, enabled and empty
+        a.start()
+        wait_for("host a registered again", lambda: c.request("GET", "/v1/hosts/a-0000")[0] ==
+                 200, 30)
+        h = c.get("/v1/hosts/a-0000")
+        assert h["state"] == "up" and h["enabled"] is True and h["vms"] == []
+    finally:
+        a.stop()
+        b.stop()
+        c.destroy()
+
+
 def sim_domain_states(cloud):
     """{vm id: state}, from the simulated hosts' own domain lists."""
     out = {}
@@ -231,6 +298,99 @@ def test_simulated_vm_stays_defined_when_stopped(sim_cloud):
                                   "vm.stop"], kinds
     sim_cloud.delete_vm(vm_id)
     wait_for("the domain gone", lambda: vm_id not in sim_domain_states(sim_cloud), 30)
+
+
+def host_domains(cloud, host):
+    """{vm id: state} of one simulated host's domains, as it lists them."""
+    try:
+        with open(os.path.join(cloud.sim.state, "sim", host + ".domains.json")) as f:
+            return {d["id"]: d["state"] for d in json.load(f)}
+    except (OSError, ValueError):
+        return {}
+
+
+def test_disabled_host_takes_no_new_vms(sim_cloud):
+    """Maintenance: a disabled host keeps its VMs, which still grow and stop,
+    and the scheduler places nothing new there until it is enabled again."""
+    for v in sim_cloud.get("/v1/vms")["vms"]:
+        sim_cloud.delete_vm(v["id"], wait=False)
+    wait_for("an empty cloud", lambda: sim_cloud.get("/v1/vms")["vms"] == [], 60)
+    status, op = create(sim_cloud, "tenant-vm", max_vcpus=2)
+    assert status == 202 and sim_cloud.wait_op(op)["status"] == "succeeded", op
+    vm_id = op["target"]["id"]
+    host = sim_cloud.vm(vm_id)["host"]
+
+    # a tenant may not; bad input is refused and changes nothing
+    p = sim_cloud.call("POST", "/v1/projects", {"name": "maint-tenant"}, expect=(201,))
+    status, body = sim_cloud.request("PATCH", f"/v1/hosts/{host}", {"enabled": False},
+                                     token=p["token"])
+    assert status == 403, body
+    for bad in ({"enabled": "no"}, {"disabled_reason": "alone"},
+                {"enabled": True, "disabled_reason": "enabled, yet a reason"},
+                {"enabled": False, "disabled_reason": "x" * 257},
+                {"enabled": False, "disabled_reason": "bell\u0007"},
+                {"enabled": False, "state": "down"}):
+        status, body = sim_cloud.request("PATCH", f"/v1/hosts/{host}", bad)
+        assert status == 400, (bad, body)
+        assert sim_cloud.get(f"/v1/hosts/{host}")["enabled"] is True
+
+    r = sim_cloud.cli("host", "disable", host, "--reason", "new disks, ticket #42")
+    h = json.loads(r.stdout)
+    assert h["enabled"] is False and h["disabled_reason"] == "new disks, ticket #42"
+    assert h["state"] == "up"
+    listing = sim_cloud.cli("host", "list").stdout
+    assert any(line.startswith(host + " ") and "up,disabled" in line
+               for line in listing.splitlines()), listing
+
+    # new VMs go elsewhere, though the disabled host is the emptiest
+    status, body = create(sim_cloud, "after", count=HOSTS)
+    assert status == 202, body
+    for o in body["operations"]:
+        assert sim_cloud.wait_op(o)["status"] == "succeeded"
+    new_ids = [o["target"]["id"] for o in body["operations"]]
+    assert all(sim_cloud.vm(i)["host"] != host for i in new_ids)
+    wait_for("the new domains running", lambda: all(
+        sim_domain_states(sim_cloud).get(i) == "running" for i in new_ids), 30)
+    wait_for("the disabled host's list", lambda: host_domains(sim_cloud, host) ==
+             {vm_id: "running"}, 30)
+
+    # its own VM still grows (the room is checked there) and stops
+    status, body = sim_cloud.request("PATCH", f"/v1/vms/{vm_id}", {"vcpus": 2})
+    assert status == 202 and sim_cloud.wait_op(body)["status"] == "succeeded", body
+    assert sim_cloud.get(f"/v1/hosts/{host}")["allocated"]["vcpus"] == 2
+    sim_cloud.action(vm_id, "stop")
+    wait_for("the domain stopped", lambda: host_domains(sim_cloud, host).get(vm_id) == "stopped",
+             30)
+
+    # with every host disabled nothing is placed, and the error says why
+    for h in sim_cloud.get("/v1/hosts")["hosts"]:
+        sim_cloud.call("PATCH", f"/v1/hosts/{h['id']}", {"enabled": False})
+    status, body = create(sim_cloud, "nowhere")
+    assert status == 422, body
+    assert "every host that is up is disabled (10)" in body["error"]["message"], body
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 90000))
+    status, body = sim_cloud.request("POST", "/v1/reservations", {
+        "name": "later", "image": "test", "memory_mib": 64, "max_memory_mib": 64,
+        "max_vcpus": 1, "start_at": start, "end_at": end})
+    assert status == 422, body
+    assert body["error"]["message"] == ("no host can hold the reservation: every host that is "
+                                        "up is disabled (10)"), body
+    assert sim_cloud.get("/v1/reservations")["reservations"] == []
+
+    # enabled again, the host takes VMs; the reason is gone
+    h = sim_cloud.call("PATCH", f"/v1/hosts/{host}", {"enabled": True})
+    assert h["enabled"] is True and h["disabled_reason"] is None
+    status, op = create(sim_cloud, "back")
+    assert status == 202 and sim_cloud.wait_op(op)["status"] == "succeeded", op
+    back = op["target"]["id"]
+    assert sim_cloud.vm(back)["host"] == host
+    wait_for("the domain on the enabled host", lambda: host_domains(sim_cloud, host).get(back) ==
+             "running", 30)
+    for h in sim_cloud.get("/v1/hosts")["hosts"]:
+        sim_cloud.cli("host", "enable", h["name"])
+    assert all(h["enabled"] for h in sim_cloud.get("/v1/hosts")["hosts"])
+    sim_cloud.action(vm_id, "start")
 
 
 def test_silent_host_goes_down_and_comes_back(sim_cloud):

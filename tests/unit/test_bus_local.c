@@ -130,6 +130,21 @@ test_outbox_in_transaction(Fixture *f, gconstpointer data)
     g_assert_cmpstr(m->body, ==, "{\"x\": 2}");
 }
 
+static void
+test_outbox_forget(Fixture *f, gconstpointer data)
+{
+    /* a removed host's waiting commands go; other topics' stay */
+    g_assert_cmpint(nc_outbox_put(f->st, "gone", "{\"x\": 1}", NULL), ==, 0);
+    g_assert_cmpint(nc_outbox_put(f->st, "gone", "{\"x\": 2}", NULL), ==, 0);
+    g_assert_cmpint(nc_outbox_put(f->st, "t", "{\"x\": 3}", NULL), ==, 0);
+    g_assert_cmpint(nc_outbox_forget(f->st, "gone", NULL), ==, 2);
+    NcMessage *none = NULL;
+    g_assert_cmpint(nc_bus_receive(f->bus, "gone", 50, &none, NULL), ==, 0);
+    g_autoptr(NcMessage) m = NULL;
+    g_assert_cmpint(nc_bus_receive(f->bus, "t", 100, &m, NULL), ==, 1);
+    g_assert_cmpstr(m->body, ==, "{\"x\": 3}");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -140,5 +155,6 @@ main(int argc, char **argv)
     ADD("/bus_local/retry-and-dead-letter", test_retry_and_dead_letter);
     ADD("/bus_local/wakeup", test_wakeup);
     ADD("/bus_local/outbox-in-transaction", test_outbox_in_transaction);
+    ADD("/bus_local/outbox-forget", test_outbox_forget);
     return g_test_run();
 }

@@ -61,6 +61,25 @@ test_nearest_miss(void)
     g_auto(NcSchedResult) res2 = { 0 };
     g_assert_cmpint(nc_sched_rank(none, &req, NC_SCHED_SPREAD, &res2), ==, 0);
     g_assert_cmpstr(res2.nearest_miss, ==, "no host is up");
+
+    /* a disabled host is no candidate, however empty, and the miss says so */
+    NcHost *spare = host("spare", "up", 64, 65536, 0, 0);
+    spare->disabled = true;
+    g_ptr_array_add(hosts, spare);
+    g_auto(NcSchedResult) res3 = { 0 };
+    g_assert_cmpint(nc_sched_rank(hosts, &req, NC_SCHED_SPREAD, &res3), ==, 0);
+    g_assert_cmpstr(res3.nearest_miss, ==, "needs 4096 MiB, best host 'medium' has 3072; "
+                    "1 disabled host was not considered");
+    spare->disabled = false;
+    g_auto(NcSchedResult) res4 = { 0 };
+    g_assert_cmpint(nc_sched_rank(hosts, &req, NC_SCHED_SPREAD, &res4), ==, 1);
+
+    NcHost *off = host("maint", "up", 8, 8192, 0, 0);
+    off->disabled = true;
+    g_ptr_array_add(none, off);
+    g_auto(NcSchedResult) res5 = { 0 };
+    g_assert_cmpint(nc_sched_rank(none, &req, NC_SCHED_SPREAD, &res5), ==, 0);
+    g_assert_cmpstr(res5.nearest_miss, ==, "every host that is up is disabled (1)");
 }
 
 int

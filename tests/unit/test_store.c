@@ -408,14 +408,14 @@ claim_once(NcStore *st, bool in_txn, gint *failures)
 {
     int rc;
     if (!in_txn) {
-        rc = nc_store_host_claim(st, "h1", 1, 100, 1, NULL, NULL);
+        rc = nc_store_host_claim(st, NC_HOST_CLAIM_PLACE, "h1", 1, 100, 1, NULL, NULL);
     } else {
         g_auto(NcStoreTxn) txn = { 0 };
         if (nc_store_txn_begin(&txn, st, NULL) < 0) {
             g_atomic_int_inc(failures);
             return 0;
         }
-        rc = nc_store_host_claim(st, "h1", 1, 100, 1, NULL, NULL);
+        rc = nc_store_host_claim(st, NC_HOST_CLAIM_PLACE, "h1", 1, 100, 1, NULL, NULL);
         if (nc_store_txn_commit(&txn, NULL) < 0)
             rc = -1;
     }
@@ -457,14 +457,41 @@ test_claim_race(Fixture *f, gconstpointer data)
 
     /* a down host takes nothing */
     g_assert_cmpint(nc_store_host_set_state(f->st, "h1", "down", NULL), ==, 0);
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 1, 1, 1, NULL, NULL), ==, 0);
+    g_assert_cmpint(nc_store_host_claim(f->st, NC_HOST_CLAIM_PLACE, "h1", 1, 1, 1, NULL, NULL), ==, 0);
     g_assert_cmpint(nc_store_host_seen(f->st, "h1", nc_now_ms(), NULL), ==, 1);
     g_assert_cmpint(nc_store_host_seen(f->st, "h1", nc_now_ms(), NULL), ==, 0);
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 1, 1, 1, NULL, NULL), ==, 1);
+    g_assert_cmpint(nc_store_host_claim(f->st, NC_HOST_CLAIM_PLACE, "h1", 1, 1, 1, NULL, NULL), ==, 1);
+
+    /* a disabled host takes no new VM, but keeps the room it promised and
+     * lets its VMs grow; enabling it drops the reason */
+    g_assert_cmpint(nc_store_host_set_enabled(f->st, "h1", false, "new disks", NULL), ==, 0);
+    g_autoptr(NcHost) off = nc_store_host_get(f->st, "h1", NULL);
+    g_assert_true(off->disabled);
+    g_assert_cmpstr(off->disabled_reason, ==, "new disks");
+    g_assert_false(nc_host_schedulable(off));
+    g_assert_cmpint(nc_store_host_claim(f->st, NC_HOST_CLAIM_PLACE, "h1", 1, 1, 1, NULL, NULL), ==, 0);
+    g_assert_cmpint(nc_store_host_claim(f->st, NC_HOST_CLAIM_KEEP, "h1", 1, 1, 1, NULL, NULL), ==, 1);
+    g_assert_cmpint(nc_store_host_release(f->st, "h1", 1, 1, 1, NULL), ==, 0);
+    /* a heartbeat (register) leaves the admin's choice alone */
+    g_autoptr(NcHost) again = nc_host_new();
+    again->id = g_strdup("h1");
+    again->name = g_strdup("one");
+    again->accel = g_strdup(off->accel);
+    again->vcpus = off->vcpus;
+    again->memory_mib = off->memory_mib;
+    again->disk_gib = off->disk_gib;
+    g_assert_cmpint(nc_store_host_register(f->st, again, NULL), ==, 0);
+    g_autoptr(NcHost) still = nc_store_host_get(f->st, "h1", NULL);
+    g_assert_true(still->disabled);
+    g_assert_cmpint(nc_store_host_set_enabled(f->st, "h1", true, "ignored", NULL), ==, 0);
+    g_autoptr(NcHost) on = nc_store_host_get(f->st, "h1", NULL);
+    g_assert_false(on->disabled);
+    g_assert_null(on->disabled_reason);
+    g_assert_true(nc_host_schedulable(on));
 
     /* a claim can return the row it left, without the host's info */
     NcHost *after = NULL;
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 2, 3, 4, &after, NULL), ==, 1);
+    g_assert_cmpint(nc_store_host_claim(f->st, NC_HOST_CLAIM_PLACE, "h1", 2, 3, 4, &after, NULL), ==, 1);
     g_assert_nonnull(after);
     g_assert_cmpstr(after->id, ==, "h1");
     g_assert_cmpstr(after->name, ==, "one");
@@ -474,7 +501,7 @@ test_claim_race(Fixture *f, gconstpointer data)
     g_assert_cmpint(after->alloc_disk_gib, ==, 5);
     g_assert_cmpint(after->vcpus, >, 0);
     g_clear_pointer(&after, nc_host_free);
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 100000, 1, 1, &after, NULL), ==, 0);
+    g_assert_cmpint(nc_store_host_claim(f->st, NC_HOST_CLAIM_PLACE, "h1", 100000, 1, 1, &after, NULL), ==, 0);
     g_assert_null(after);
     g_assert_cmpint(nc_store_host_release(f->st, "h1", 2, 3, 4, NULL), ==, 0);
 
@@ -644,8 +671,8 @@ test_hosts(Fixture *f, gconstpointer data)
     g_assert_cmpint(again->cpu_ratio, ==, 5000000000LL);
     g_assert_cmpint(again->reserved_memory_mib, ==, 512);
     /* integer division, as on every driver: (8192 - 512) * 1000 / 1000 */
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 0, 7681, 0, NULL, NULL), ==, 0);
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 0, 7680, 0, NULL, NULL), ==, 1);
+    g_assert_cmpint(nc_store_host_claim(f->st, NC_HOST_CLAIM_PLACE, "h1", 0, 7681, 0, NULL, NULL), ==, 0);
+    g_assert_cmpint(nc_store_host_claim(f->st, NC_HOST_CLAIM_PLACE, "h1", 0, 7680, 0, NULL, NULL), ==, 1);
     g_autoptr(GError) err = NULL;
     g_assert_null(nc_store_host_get(f->st, "h9", &err));
     g_assert_cmpint(nc_error_code(err), ==, NC_ERR_NOT_FOUND);
@@ -1002,7 +1029,7 @@ test_pg_reconnect(Fixture *f, gconstpointer data)
     }
     /* prepared statements are made again on the new connection */
     add_host(f->st, "h1", "one", 1);
-    g_assert_cmpint(nc_store_host_claim(f->st, "h1", 1, 1, 1, NULL, NULL), ==, 1);
+    g_assert_cmpint(nc_store_host_claim(f->st, NC_HOST_CLAIM_PLACE, "h1", 1, 1, 1, NULL, NULL), ==, 1);
 }
 
 /* Removes the cluster when the test process is gone, however it ends: a
