@@ -738,7 +738,7 @@ nc_central_status(NcCentral *c, GError **err)
     json_t *count;
     json_object_foreach(by_state, state_name, count)
         total_vms += json_integer_value(count);
-    int64_t up = 0, vcpus = 0, alloc_vcpus = 0, mem = 0, alloc_mem = 0;
+    int64_t up = 0, disabled = 0, vcpus = 0, alloc_vcpus = 0, mem = 0, alloc_mem = 0;
     json_t *accels = json_object();
     /* a cloud told by its seed that it runs in a VM, or on a virtual CPU */
     bool nested = c->nested->depth > 0;
@@ -746,6 +746,7 @@ nc_central_status(NcCentral *c, GError **err)
         NcHost *h = g_ptr_array_index(hosts, i);
         if (g_strcmp0(h->state, "up") == 0)
             up++;
+        disabled += h->disabled;
         vcpus += h->vcpus;
         alloc_vcpus += h->alloc_vcpus;
         mem += h->memory_mib;
@@ -763,7 +764,7 @@ nc_central_status(NcCentral *c, GError **err)
                 accel = rank[r];
     g_autofree char *started = nc_time_format(c->started_at);
     json_t *status = json_pack("{s:s, s:s, s:s, s:o, s:b, s:o, s:s, s:s, s:s,"
-                     " s:{s:I, s:I}, s:{s:I, s:o},"
+                     " s:{s:I, s:I, s:I}, s:{s:I, s:o},"
                      " s:{s:I, s:I, s:I, s:I}}",
                      "version", NC_VERSION, "cloud_id", c->cloud_id,
                      "started_at", started,
@@ -773,6 +774,7 @@ nc_central_status(NcCentral *c, GError **err)
                      "bus", nc_bus_driver_name(c->bus),
                      "scheduler", nc_sched_policy_name(c->cfg.policy),
                      "hosts", "total", (json_int_t)hosts->len, "up", (json_int_t)up,
+                     "disabled", (json_int_t)disabled,
                      "vms", "total", (json_int_t)total_vms, "by_state", by_state,
                      "capacity", "vcpus", (json_int_t)vcpus,
                      "allocated_vcpus", (json_int_t)alloc_vcpus,
@@ -836,6 +838,13 @@ nc_central_metrics(NcCentral *c, GError **err)
         NcHost *h = g_ptr_array_index(hosts, i);
         g_string_append_printf(m, "nestcloud_host_up{host=\"%s\",accel=\"%s\"} %d\n", h->name,
                                h->accel, g_strcmp0(h->state, "up") == 0);
+    }
+    g_string_append(m, "# HELP nestcloud_host_enabled Whether a host takes new VMs (not "
+                       "disabled for maintenance).\n# TYPE nestcloud_host_enabled gauge\n");
+    for (guint i = 0; i < hosts->len; i++) {
+        NcHost *h = g_ptr_array_index(hosts, i);
+        g_string_append_printf(m, "nestcloud_host_enabled{host=\"%s\"} %d\n", h->name,
+                               !h->disabled);
     }
     return g_string_free(m, FALSE);
 }

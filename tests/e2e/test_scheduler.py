@@ -338,6 +338,9 @@ def test_disabled_host_takes_no_new_vms(sim_cloud):
     h = json.loads(r.stdout)
     assert h["enabled"] is False and h["disabled_reason"] == "new disks, ticket #42"
     assert h["state"] == "up"
+    assert sim_cloud.get("/v1/status")["hosts"] == {"total": HOSTS, "up": HOSTS, "disabled": 1}
+    metrics = sim_cloud.request("GET", "/metrics")[1]
+    assert f'nestcloud_host_enabled{{host="{host}"}} 0' in metrics, metrics
     listing = sim_cloud.cli("host", "list").stdout
     assert any(line.startswith(host + " ") and "up,disabled" in line
                for line in listing.splitlines()), listing
