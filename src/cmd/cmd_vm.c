@@ -49,10 +49,12 @@ nc_vm_create(NcCli *cli, int argc, char **argv)
     char **ssh_keys = NULL, **nics = NULL;
     int vcpus = 0, max_vcpus = 0, prio = -1, count = 0;
     gboolean no_start = FALSE;
-    char *snapshot = NULL;
+    char *snapshot = NULL, *host = NULL;
     GOptionEntry entries[] = {
         { "count", 'n', 0, G_OPTION_ARG_INT, &count,
           "Make N VMs alike, named NAME-1 ... NAME-N (all or none)", "N" },
+        { "host", 0, 0, G_OPTION_ARG_STRING, &host,
+          "Place it on this host, not where the scheduler would (admin)", "HOST" },
         { "snapshot", 0, 0, G_OPTION_ARG_STRING, &snapshot,
           "Launch from this snapshot instead of an image", "SNAP" },
         { "no-start", 0, 0, G_OPTION_ARG_NONE, &no_start, "Define the VM, do not boot it", NULL },
@@ -116,6 +118,8 @@ nc_vm_create(NcCli *cli, int argc, char **argv)
         json_object_set_new(req, "start", json_false());
     if (count)
         json_object_set_new(req, "count", json_integer(count));
+    if (host)
+        json_object_set_new(req, "host", json_string(host));
     if (user_data) {
         g_autofree char *text = NULL;
         g_autoptr(GError) err = NULL;

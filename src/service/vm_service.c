@@ -214,6 +214,67 @@ nc_host_set_copy(GHashTable *ex)
     return copy;
 }
 
+/* Puts @vm on @h, which it has claimed: @why is how @h was chosen. */
+static void
+nc_vm_placed(NcVm *vm, const NcHost *h, const char *why)
+{
+    vm->host = g_strdup(h->id);
+    vm->host_name = g_strdup(h->name);
+    vm->placement = g_strdup_printf(
+        "host '%s' (%s), %s; with this VM it has %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+        " vCPUs, %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " MiB and %" G_GINT64_FORMAT
+        "/%" G_GINT64_FORMAT " GiB allocated",
+        h->name, h->accel, why, h->alloc_vcpus, nc_host_limit_vcpus(h), h->alloc_memory_mib,
+        nc_host_limit_memory_mib(h), h->alloc_disk_gib, nc_host_limit_disk_gib(h));
+}
+
+/* Places @vm on @target, the host an admin named, or fails saying why it
+ * cannot: the same filters and claim as a choice, with one candidate. */
+static int
+nc_vm_place_on(NcCentral *c, NcVm *vm, const NcHost *target, GHashTable *ex, GError **err)
+{
+    const NcVmSpec *s = vm->spec;
+    if (g_hash_table_contains(ex, target->id)) {
+        nc_error_set(err, NC_ERR_NO_CAPACITY, "host '%s' cannot take this VM: it runs a VM of "
+                     "its anti-affinity group, or lacks its image", target->name);
+        return -1;
+    }
+    g_autoptr(NcHost) h = NULL;
+    int rc = nc_store_host_claim(c->store, NC_HOST_CLAIM_PLACE, target->id, s->vcpus,
+                                 s->memory_mib, s->disk_gib, &h, err);
+    if (rc < 0)
+        return -1;
+    nc__central_touch_host(c, target->id);   /* the index learns the claim, or its undoing */
+    if (rc == 1 && !nc__vm_fits_ahead(c, target->id, s, err)) {
+        if (err && *err)
+            return -1;
+        /* the request fails: its rollback undoes the claim */
+        nc_error_set(err, NC_ERR_NO_CAPACITY, "host '%s' cannot take this VM: a reservation "
+                     "needs its room during the VM's life", target->name);
+        return -1;
+    }
+    if (rc == 0) {
+        g_autoptr(NcHost) now = nc_store_host_get(c->store, target->id, err);
+        if (!now)
+            return -1;
+        if (!nc_host_schedulable(now)) {
+            nc_error_set(err, NC_ERR_NO_CAPACITY, "host '%s' cannot take this VM: it is %s",
+                         now->name, now->disabled ? "disabled" : now->state);
+            return -1;
+        }
+        g_autoptr(GPtrArray) one = g_ptr_array_new();
+        g_ptr_array_add(one, now);
+        NcSchedRequest req = { s->vcpus, s->memory_mib, s->disk_gib };
+        g_auto(NcSchedResult) res = { 0 };
+        nc_sched_rank(one, &req, c->cfg.policy, &res);
+        nc_error_set(err, NC_ERR_NO_CAPACITY, "host '%s' cannot take this VM: %s", now->name,
+                     res.nearest_miss ? res.nearest_miss : "it is full");
+        return -1;
+    }
+    nc_vm_placed(vm, h, "named by an admin");
+    return 0;
+}
+
 /* Filter, weigh, claim: the index proposes the policy's best host that is
  * not in @shared_ex, the store's conditional update claims it; a host whose
  * claim fails (a racing request, a stale view) is refreshed and passed over
@@ -265,16 +326,10 @@ nc_vm_place(NcCentral *c, NcVm *vm, GHashTable *shared_ex, GError **err)
         /* the index learns the claim from the claim's row; a rollback of the
          * request touches the VMs' hosts again */
         nc__central_index_host(c, h);
-        vm->host = g_strdup(h->id);
-        vm->host_name = g_strdup(h->name);
-        vm->placement = g_strdup_printf(
-            "host '%s' (%s), the %s choice of %zu hosts (%u passed over for anti-affinity, "
-            "a missing image or a reservation ahead); with this VM it has %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
-            " vCPUs, %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " MiB and %" G_GINT64_FORMAT
-            "/%" G_GINT64_FORMAT " GiB allocated",
-            h->name, h->accel, nc_sched_policy_name(c->cfg.policy), nhosts, filtered,
-            h->alloc_vcpus, nc_host_limit_vcpus(h), h->alloc_memory_mib,
-            nc_host_limit_memory_mib(h), h->alloc_disk_gib, nc_host_limit_disk_gib(h));
+        g_autofree char *why = g_strdup_printf(
+            "the %s choice of %zu hosts (%u passed over for anti-affinity, a missing image or "
+            "a reservation ahead)", nc_sched_policy_name(c->cfg.policy), nhosts, filtered);
+        nc_vm_placed(vm, h, why);
         return 0;
     }
     /* nothing fits: say what came nearest */
@@ -372,6 +427,7 @@ nc_vm_quota_check(NcCentral *c, const char *project, int64_t adding, GError **er
 typedef struct {
     GHashTable *excluded;   /* NULL until the first VM fills it in */
     NcImage *img;           /* likewise */
+    const NcHost *target;   /* NULL, or the host an admin named for them */
 } NcVmShared;
 
 static void
@@ -535,7 +591,8 @@ nc_vm_create_one(NcCentral *c, NcVmDraft *draft_in, bool start, const char *forc
             else
                 own = ex;
         }
-        if (nc_vm_place(c, vm, ex, err) < 0)
+        const NcHost *target = shared ? shared->target : NULL;
+        if ((target ? nc_vm_place_on(c, vm, target, ex, err) : nc_vm_place(c, vm, ex, err)) < 0)
             return NULL;
         /* anti-affinity between the VMs of one request too */
         if (vm->spec->group)
@@ -604,8 +661,22 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
     if (nc_json_get_bool(shape, "start", false, &start, err) < 0 ||
         nc_json_get_int(shape, "count", false, 1, NC_LIMIT_VMS_PER_REQUEST, &count, err) < 0)
         return NULL;
+    /* "host": an admin's choice of host, in place of the scheduler's */
+    const char *host_key = NULL;
+    if (nc_json_get_string(shape, "host", false, NC_NAME_MAX, &host_key, err) < 0)
+        return NULL;
+    if (host_key && !nc_uuid_is_valid(host_key) && nc_name_check("host", host_key, NULL) < 0) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "field 'host' must be a host's name or id");
+        return NULL;
+    }
+    if (host_key && !caller->admin) {
+        nc_error_set(err, NC_ERR_FORBIDDEN, "only an admin can choose a VM's host");
+        return NULL;
+    }
+    g_autofree char *host_wanted = g_strdup(host_key);
     json_object_del(shape, "start");
     json_object_del(shape, "count");
+    json_object_del(shape, "host");
     g_autoptr(GPtrArray) drafts = nc_vm_drafts_from_request(caller, shape, count, err);
     if (!drafts)
         return NULL;
@@ -633,6 +704,20 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
     g_autoptr(json_t) ops = json_array();
     bool ok = nc_vm_quota_check(c, caller->project, count, err) == 0;
     g_auto(NcVmShared) shared = { 0 };
+    g_autoptr(NcHost) target = NULL;
+    if (ok && host_wanted) {
+        GError *local = NULL;
+        target = nc_store_host_get(c->store, host_wanted, &local);
+        if (!target && nc_error_code(local) == NC_ERR_NOT_FOUND) {
+            g_clear_error(&local);
+            nc_error_set(&local, NC_ERR_UNPROCESSABLE, "host '%s' does not exist",
+                         host_wanted);
+        }
+        if (local)
+            g_propagate_error(err, local);
+        shared.target = target;
+        ok = target != NULL;
+    }
     if (ok && img) {
         shared.img = nc_vm_image_recheck(c, caller->project, img, err);
         ok = shared.img != NULL;

@@ -396,6 +396,55 @@ def test_disabled_host_takes_no_new_vms(sim_cloud):
     sim_cloud.action(vm_id, "start")
 
 
+def test_an_admin_names_the_host(sim_cloud):
+    """"host" in a create: the VM goes there, through the same checks, or
+    the create fails saying which; a tenant may not choose."""
+    for v in sim_cloud.get("/v1/vms")["vms"]:
+        sim_cloud.delete_vm(v["id"], wait=False)
+    wait_for("an empty cloud", lambda: sim_cloud.get("/v1/vms")["vms"] == [], 60)
+    target = "sim-0007"
+    status, body = create(sim_cloud, "pinned", host=target, count=3)
+    assert status == 202, body
+    ids = [o["target"]["id"] for o in body["operations"]]
+    for o in body["operations"]:
+        assert sim_cloud.wait_op(o)["status"] == "succeeded"
+    for i in ids:
+        vm = sim_cloud.vm(i)
+        assert vm["host"] == target and "named by an admin" in vm["placement"], vm
+    wait_for("the domains on the named host", lambda: all(
+        host_domains(sim_cloud, target).get(i) == "running" for i in ids), 30)
+
+    r = sim_cloud.cli("vm", "create", "pinned-cli", "--image", "test", "--memory", "64M",
+                      "--max-memory", "64M", "--max-vcpus", "1", "--host", "sim-0002")
+    assert sim_cloud.vm("pinned-cli")["host"] == "sim-0002", r.stdout
+
+    before = len(sim_cloud.get("/v1/vms")["vms"])
+    p = sim_cloud.call("POST", "/v1/projects", {"name": "pin-tenant"}, expect=(201,))
+    status, body = sim_cloud.request("POST", "/v1/vms", {
+        "name": "mine", "image": "test", "memory_mib": 64, "max_memory_mib": 64,
+        "max_vcpus": 1, "host": target}, token=p["token"])
+    assert status == 403, body
+    for bad, code, words in (("no-such-host", 422, "host 'no-such-host' does not exist"),
+                             ("Bad Name", 400, "field 'host'"),
+                             (7, 400, "field 'host'")):
+        status, body = create(sim_cloud, "bad-host", host=bad)
+        assert status == code and words in body["error"]["message"], (bad, body)
+    # the host's 8 vCPUs: 3 taken, 6 more do not fit, and nothing is made
+    status, body = create(sim_cloud, "too-many", host=target, count=6)
+    assert status == 422, body
+    assert f"host '{target}' cannot take this VM: needs 1 vCPUs, best host '{target}' has 0 free" \
+        in body["error"]["message"], body
+    status, body = create(sim_cloud, "grouped", host=target, anti_affinity="g", count=2)
+    assert status == 422 and "anti-affinity" in body["error"]["message"], body
+    sim_cloud.call("PATCH", f"/v1/hosts/{target}", {"enabled": False})
+    status, body = create(sim_cloud, "on-disabled", host=target)
+    assert status == 422 and body["error"]["message"] == \
+        f"host '{target}' cannot take this VM: it is disabled", body
+    sim_cloud.call("PATCH", f"/v1/hosts/{target}", {"enabled": True})
+    assert len(sim_cloud.get("/v1/vms")["vms"]) == before
+    assert len(host_domains(sim_cloud, target)) == 3
+
+
 def test_silent_host_goes_down_and_comes_back(sim_cloud):
     wait_for("VMs running", lambda: all(
         v["state"] == "running" for v in sim_cloud.get("/v1/vms")["vms"]), 60)
