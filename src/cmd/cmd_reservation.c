@@ -8,7 +8,7 @@
 static int
 nc_reservation_create(NcCli *cli, int argc, char **argv)
 {
-    char *image = NULL, *memory = NULL, *start = NULL, *end = NULL;
+    char *image = NULL, *memory = NULL, *start = NULL, *end = NULL, *host = NULL;
     int vcpus = 0;
     gboolean keep = FALSE;
     GOptionEntry entries[] = {
@@ -18,6 +18,7 @@ nc_reservation_create(NcCli *cli, int argc, char **argv)
         { "start", 0, 0, G_OPTION_ARG_STRING, &start, "When the VM starts, RFC 3339 (required)", "TIME" },
         { "end", 0, 0, G_OPTION_ARG_STRING, &end, "When it ends, RFC 3339 (required)", "TIME" },
         { "keep", 0, 0, G_OPTION_ARG_NONE, &keep, "At the end stop the VM instead of deleting it", NULL },
+        { "host", 0, 0, G_OPTION_ARG_STRING, &host, "Hold the room on this host (admin)", "HOST" },
         { NULL }
     };
     if (nc_cli_parse("NAME - reserve a VM for a window of time", entries, &argc, &argv, cli) < 0)
@@ -32,6 +33,8 @@ nc_reservation_create(NcCli *cli, int argc, char **argv)
                                       "start_at", start, "end_at", end, "keep", keep);
     if (vcpus)
         json_object_set_new(req, "vcpus", json_integer(vcpus));
+    if (host)
+        json_object_set_new(req, "host", json_string(host));
     if (memory) {
         g_autoptr(GError) err = NULL;
         uint64_t bytes = 0;

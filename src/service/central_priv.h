@@ -98,6 +98,15 @@ int nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err);
 int nc__vm_apply_state(NcCentral *c, json_t *msg, GError **err);
 int nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err);
 
+/* An admin's choice of host in a request: takes "host" out of @req.
+ * Returns: (transfer full): the host's name or id as given; NULL when
+ * there is none (no error), or with NC_ERR_FORBIDDEN for a tenant or
+ * NC_ERR_INVALID_ARGUMENT for a value that is no name or id. */
+char *nc__host_key_from_request(const NcCaller *caller, json_t *req, GError **err);
+/* The host @key names; NC_ERR_UNPROCESSABLE when there is none (a fault
+ * of the request that named it). */
+NcHost *nc__host_named(NcCentral *c, const char *key, GError **err);
+
 /* Notes that a host row changed in the current transaction. */
 void nc__central_touch_host(NcCentral *c, const char *host_id);
 

@@ -179,6 +179,39 @@ nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, GE
     return json_pack("{s:s, s:s}", "id", h->id, "name", h->name);
 }
 
+char *
+nc__host_key_from_request(const NcCaller *caller, json_t *req, GError **err)
+{
+    const char *key = NULL;
+    if (nc_json_get_string(req, "host", false, NC_NAME_MAX, &key, err) < 0)
+        return NULL;
+    if (key && !nc_uuid_is_valid(key) && nc_name_check("host", key, NULL) < 0) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "field 'host' must be a host's name or id");
+        return NULL;
+    }
+    if (key && !caller->admin) {
+        nc_error_set(err, NC_ERR_FORBIDDEN, "only an admin can choose the host");
+        return NULL;
+    }
+    char *out = g_strdup(key);
+    json_object_del(req, "host");
+    return out;
+}
+
+NcHost *
+nc__host_named(NcCentral *c, const char *key, GError **err)
+{
+    GError *local = NULL;
+    NcHost *h = nc_store_host_get(c->store, key, &local);
+    if (!h && nc_error_code(local) == NC_ERR_NOT_FOUND) {
+        g_clear_error(&local);
+        nc_error_set(&local, NC_ERR_UNPROCESSABLE, "host '%s' does not exist", key);
+    }
+    if (local)
+        g_propagate_error(err, local);
+    return h;
+}
+
 /* ---- heartbeats ---- */
 
 /* Maps {"mac": "ip"} onto the VM's NICs, in order. */

@@ -85,8 +85,15 @@ json_t *
 nc_reservation_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError **err)
 {
     int64_t now = nc_now_ms();
+    g_autoptr(json_t) shape = json_copy(req);
+    GError *local = NULL;
+    g_autofree char *host_wanted = nc__host_key_from_request(caller, shape, &local);
+    if (local) {
+        g_propagate_error(err, local);
+        return NULL;
+    }
     g_autoptr(NcReservation) r = NULL;
-    if (nc_reservation_from_request(req, now, &r, err) < 0)
+    if (nc_reservation_from_request(shape, now, &r, err) < 0)
         return NULL;
     r->id = nc_uuid_new();
     r->project = g_strdup(caller->project);
@@ -100,9 +107,25 @@ nc_reservation_service_create(NcCentral *c, const NcCaller *caller, json_t *req,
     g_autoptr(NcImage) img = nc__vm_resolve_image(c, caller->project, r->spec, err);
     if (!img)
         return NULL;
-    g_autoptr(GPtrArray) hosts = nc_store_host_list(c->store, err);
-    if (!hosts)
-        return NULL;
+    g_autoptr(GPtrArray) hosts = NULL;
+    if (host_wanted) {
+        /* an admin's choice: the one candidate */
+        NcHost *target = nc__host_named(c, host_wanted, err);
+        if (!target)
+            return NULL;
+        if (!nc_host_schedulable(target)) {
+            nc_error_set(err, NC_ERR_NO_CAPACITY, "host '%s' cannot hold the reservation: "
+                         "it is %s", target->name, target->disabled ? "disabled" : target->state);
+            nc_host_free(target);
+            return NULL;
+        }
+        hosts = g_ptr_array_new_with_free_func((GDestroyNotify)nc_host_free);
+        g_ptr_array_add(hosts, target);
+    } else {
+        hosts = nc_store_host_list(c->store, err);
+        if (!hosts)
+            return NULL;
+    }
     NcSchedRequest sreq = { r->spec->vcpus, r->spec->memory_mib, r->spec->disk_gib };
     /* order by the policy as if it were now, then take the first host whose
      * timeline holds the window */

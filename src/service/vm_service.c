@@ -662,21 +662,14 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
         nc_json_get_int(shape, "count", false, 1, NC_LIMIT_VMS_PER_REQUEST, &count, err) < 0)
         return NULL;
     /* "host": an admin's choice of host, in place of the scheduler's */
-    const char *host_key = NULL;
-    if (nc_json_get_string(shape, "host", false, NC_NAME_MAX, &host_key, err) < 0)
-        return NULL;
-    if (host_key && !nc_uuid_is_valid(host_key) && nc_name_check("host", host_key, NULL) < 0) {
-        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "field 'host' must be a host's name or id");
-        return NULL;
-    }
-    if (host_key && !caller->admin) {
-        nc_error_set(err, NC_ERR_FORBIDDEN, "only an admin can choose a VM's host");
+    GError *local = NULL;
+    g_autofree char *host_wanted = nc__host_key_from_request(caller, shape, &local);
+    if (local) {
+        g_propagate_error(err, local);
         return NULL;
     }
-    g_autofree char *host_wanted = g_strdup(host_key);
     json_object_del(shape, "start");
     json_object_del(shape, "count");
-    json_object_del(shape, "host");
     g_autoptr(GPtrArray) drafts = nc_vm_drafts_from_request(caller, shape, count, err);
     if (!drafts)
         return NULL;
@@ -706,15 +699,7 @@ nc_vm_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError *
     g_auto(NcVmShared) shared = { 0 };
     g_autoptr(NcHost) target = NULL;
     if (ok && host_wanted) {
-        GError *local = NULL;
-        target = nc_store_host_get(c->store, host_wanted, &local);
-        if (!target && nc_error_code(local) == NC_ERR_NOT_FOUND) {
-            g_clear_error(&local);
-            nc_error_set(&local, NC_ERR_UNPROCESSABLE, "host '%s' does not exist",
-                         host_wanted);
-        }
-        if (local)
-            g_propagate_error(err, local);
+        target = nc__host_named(c, host_wanted, err);
         shared.target = target;
         ok = target != NULL;
     }

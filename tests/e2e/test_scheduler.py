@@ -444,6 +444,28 @@ def test_an_admin_names_the_host(sim_cloud):
     assert len(sim_cloud.get("/v1/vms")["vms"]) == before
     assert len(host_domains(sim_cloud, target)) == 3
 
+    # a reservation too: on the named host, where the spread would not go
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+    end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 90000))
+    window = {"image": "test", "memory_mib": 64, "max_memory_mib": 64, "max_vcpus": 1,
+              "start_at": start, "end_at": end}
+    r = sim_cloud.call("POST", "/v1/reservations", {"name": "pinned-later", "host": target,
+                                                     "vcpus": 1, **window}, expect=(201,))
+    assert r["host"] == target
+    status, body = sim_cloud.request("POST", "/v1/reservations", {
+        "name": "wide", "host": target, **window, "vcpus": 6, "max_vcpus": 6})
+    assert status == 422 and f"host '{target}', is full at" in body["error"]["message"], body
+    status, body = sim_cloud.request("POST", "/v1/reservations", {
+        "name": "theirs", "host": target, **window}, token=p["token"])
+    assert status == 403, body
+    r2 = sim_cloud.cli("reservation", "create", "pinned-cli", "--image", "test", "--memory",
+                       "64M", "--start", start, "--end", end, "--host", "sim-0002", "--json")
+    assert json.loads(r2.stdout)["host"] == "sim-0002"
+    names = sorted(x["name"] for x in sim_cloud.get("/v1/reservations")["reservations"])
+    assert names == ["pinned-cli", "pinned-later"], names
+    for x in sim_cloud.get("/v1/reservations")["reservations"]:
+        sim_cloud.call("DELETE", f"/v1/reservations/{x['id']}")
+
 
 def test_silent_host_goes_down_and_comes_back(sim_cloud):
     wait_for("VMs running", lambda: all(
