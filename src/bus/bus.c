@@ -121,7 +121,9 @@ nc_outbox_put(NcStore *st, const char *topic, const char *body, GError **err)
 int64_t
 nc_outbox_forget(NcStore *st, const char *topic, GError **err)
 {
-    return nc_store_exec(st, err, "DELETE FROM queue WHERE topic = $1", NC_TEXT(topic), NC_END);
+    g_autofree char *dead = g_strconcat("dead.", topic, NULL);
+    return nc_store_exec(st, err, "DELETE FROM queue WHERE topic = $1 OR topic = $2",
+                         NC_TEXT(topic), NC_TEXT(dead), NC_END);
 }
 
 /* Outbox rows that leave as one message. */

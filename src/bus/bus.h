@@ -108,7 +108,8 @@ char *nc_bus_host_topic(const char *host_id);
 int nc_outbox_put(NcStore *st, const char *topic, const char *body, GError **err);
 
 /* Drops the messages still waiting for @topic (a host removed from the
- * cloud): rows of the outbox or, on the local bus, of the queue itself.
+ * cloud) and its dead letters: rows of the outbox or, on the local bus, of
+ * the queue itself.
  * Returns: the number dropped, or -1. */
 int64_t nc_outbox_forget(NcStore *st, const char *topic, GError **err);
 

@@ -101,8 +101,8 @@ nc_sched_rank(GPtrArray *hosts, const NcSchedRequest *req, NcSchedPolicy policy,
     }
     if (ret->candidates->len == 0) {
         if (!miss_host && disabled) {
-            ret->nearest_miss = g_strdup_printf("every host that is up is disabled (%d)",
-                                                disabled);
+            ret->nearest_miss = g_strdup_printf("every host considered that is up is "
+                                                "disabled (%d)", disabled);
         } else if (!miss_host) {
             ret->nearest_miss = g_strdup("no host is up");
         } else {

@@ -153,14 +153,19 @@ nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, GE
                      "it from new VMs meanwhile, disable it)", h->name);
         return NULL;
     }
-    int64_t vms = 0, reservations = 0;
-    if (nc_store_host_holdings(c->store, h->id, &vms, &reservations, err) < 0)
+    NcHostHoldings held;
+    if (nc_store_host_holdings(c->store, h->id, &held, err) < 0)
         return NULL;
-    if (vms > 0 || reservations > 0) {
-        nc_error_set(err, NC_ERR_CONFLICT, "host '%s' still holds %" G_GINT64_FORMAT " VM%s and "
-                     "%" G_GINT64_FORMAT " scheduled or active reservation%s; delete or cancel "
-                     "them first", h->name, vms, vms == 1 ? "" : "s", reservations,
-                     reservations == 1 ? "" : "s");
+    if (held.vms > 0 || held.reservations > 0 || held.operations > 0) {
+        /* a VM's delete, like any operation, waits for its host: one that
+         * died holding VMs stays until it returns (no evacuation yet) */
+        nc_error_set(err, NC_ERR_CONFLICT, "host '%s' still holds %" G_GINT64_FORMAT " VM%s, "
+                     "%" G_GINT64_FORMAT " scheduled or active reservation%s and %"
+                     G_GINT64_FORMAT " operation%s in flight; delete or cancel them first, and "
+                     "let the operations finish", h->name,
+                     held.vms, held.vms == 1 ? "" : "s", held.reservations,
+                     held.reservations == 1 ? "" : "s", held.operations,
+                     held.operations == 1 ? "" : "s");
         return NULL;
     }
     g_autofree char *topic = nc_bus_host_topic(h->id);
@@ -182,15 +187,15 @@ nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, GE
 char *
 nc__host_key_from_request(const NcCaller *caller, json_t *req, GError **err)
 {
+    if (nc_json_has(req, "host") && !caller->admin) {
+        nc_error_set(err, NC_ERR_FORBIDDEN, "only an admin can choose the host");
+        return NULL;
+    }
     const char *key = NULL;
     if (nc_json_get_string(req, "host", false, NC_NAME_MAX, &key, err) < 0)
         return NULL;
     if (key && !nc_uuid_is_valid(key) && nc_name_check("host", key, NULL) < 0) {
         nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "field 'host' must be a host's name or id");
-        return NULL;
-    }
-    if (key && !caller->admin) {
-        nc_error_set(err, NC_ERR_FORBIDDEN, "only an admin can choose the host");
         return NULL;
     }
     char *out = g_strdup(key);

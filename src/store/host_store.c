@@ -207,18 +207,20 @@ nc_store_host_set_policy(NcStore *st, const char *host_id, int64_t cpu_ratio,
 }
 
 int
-nc_store_host_holdings(NcStore *st, const char *host_id, int64_t *ret_vms,
-                       int64_t *ret_reservations, GError **err)
+nc_store_host_holdings(NcStore *st, const char *host_id, NcHostHoldings *ret, GError **err)
 {
     g_autoptr(NcRows) r = nc_store_query(st, err,
                                          "SELECT (SELECT COUNT(*) FROM vms WHERE host = $1),"
                                          " (SELECT COUNT(*) FROM reservations WHERE host = $1"
-                                         "  AND state IN ('scheduled', 'active'))",
+                                         "  AND state IN ('scheduled', 'active')),"
+                                         " (SELECT COUNT(*) FROM operations WHERE host = $1"
+                                         "  AND status IN ('pending', 'running'))",
                                          NC_TEXT(host_id), NC_END);
     if (!r || !nc_rows_first(r, err, "no answer counting what host '%.64s' holds", host_id))
         return -1;
-    *ret_vms = nc_rows_int(r, 0);
-    *ret_reservations = nc_rows_int(r, 1);
+    ret->vms = nc_rows_int(r, 0);
+    ret->reservations = nc_rows_int(r, 1);
+    ret->operations = nc_rows_int(r, 2);
     return 0;
 }
 

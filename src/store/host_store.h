@@ -61,10 +61,15 @@ int nc_store_host_set_policy(NcStore *st, const char *host_id, int64_t cpu_ratio
                              int64_t ram_ratio, int64_t disk_ratio,
                              int64_t reserved_memory_mib, GError **err);
 
-/* What still ties a host to the cloud: the VMs placed on it and the
- * reservations scheduled or active there. */
-int nc_store_host_holdings(NcStore *st, const char *host_id, int64_t *ret_vms,
-                           int64_t *ret_reservations, GError **err);
+/* What still ties a host to the cloud. */
+typedef struct {
+    int64_t vms;            /* placed on it, whatever their state */
+    int64_t reservations;   /* scheduled or active there */
+    int64_t operations;     /* pending or running there */
+} NcHostHoldings;
+
+int nc_store_host_holdings(NcStore *st, const char *host_id, NcHostHoldings *ret,
+                           GError **err);
 
 /* Removes a host's row.  Reservations that ended there lose their link to
  * it (host NULL); the caller has made sure nothing else holds it

@@ -221,8 +221,8 @@ def test_a_host_that_is_gone_can_be_removed():
         wait_for("host a down", lambda: c.get("/v1/hosts/a-0000")["state"] == "down", 30)
         status, body = c.request("DELETE", "/v1/hosts/a-0000")
         assert status == 409, body
-        assert body["error"]["message"] == ("host 'a-0000' still holds 1 VM and 1 scheduled or "
-                                            "active reservation; delete or cancel them first")
+        assert body["error"]["message"].startswith(
+            "host 'a-0000' still holds 1 VM, 1 scheduled or active reservation and "), body
         assert c.get("/v1/hosts/a-0000")["state"] == "down"
 
         # back up, its VM deleted and its reservation cancelled, then gone for good
@@ -230,6 +230,9 @@ def test_a_host_that_is_gone_can_be_removed():
         wait_for("host a up", lambda: c.get("/v1/hosts/a-0000")["state"] == "up", 30)
         c.delete_vm(vm_id)
         c.call("DELETE", f"/v1/reservations/{res['id']}")
+        # what the admin set on it is to go with the host
+        c.call("PATCH", "/v1/hosts/a-0000", {"enabled": False, "disabled_reason": "retired",
+                                             "cpu_ratio": 2})
         a.kill9()
         wait_for("host a down", lambda: c.get("/v1/hosts/a-0000")["state"] == "down", 30)
         r = c.cli("host", "delete", "a-0000")
@@ -237,6 +240,8 @@ def test_a_host_that_is_gone_can_be_removed():
         assert c.request("GET", "/v1/hosts/a-0000")[0] == 404
         assert [h["name"] for h in c.get("/v1/hosts")["hosts"]] == ["b-0000"]
         assert c.get(f"/v1/reservations/{res['id']}")["host"] is None
+        status, body = create(c, "on-a-again", host="a-0000")
+        assert status == 422 and "host 'a-0000' does not exist" in body["error"]["message"], body
 
         # the scheduler forgot it: with b enabled, VMs go to b
         c.call("PATCH", "/v1/hosts/b-0000", {"enabled": True})
@@ -249,7 +254,8 @@ def test_a_host_that_is_gone_can_be_removed():
         wait_for("host a registered again", lambda: c.request("GET", "/v1/hosts/a-0000")[0] ==
                  200, 30)
         h = c.get("/v1/hosts/a-0000")
-        assert h["state"] == "up" and h["enabled"] is True and h["vms"] == []
+        assert h["state"] == "up" and h["enabled"] is True and h["disabled_reason"] is None
+        assert h["overcommit"]["cpu"] == 4.0 and h["vms"] == [], h
     finally:
         a.stop()
         b.stop()
@@ -370,15 +376,15 @@ def test_disabled_host_takes_no_new_vms(sim_cloud):
         sim_cloud.call("PATCH", f"/v1/hosts/{h['id']}", {"enabled": False})
     status, body = create(sim_cloud, "nowhere")
     assert status == 422, body
-    assert "every host that is up is disabled (10)" in body["error"]["message"], body
+    assert "every host considered that is up is disabled (10)" in body["error"]["message"], body
     start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
     end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 90000))
     status, body = sim_cloud.request("POST", "/v1/reservations", {
         "name": "later", "image": "test", "memory_mib": 64, "max_memory_mib": 64,
         "max_vcpus": 1, "start_at": start, "end_at": end})
     assert status == 422, body
-    assert body["error"]["message"] == ("no host can hold the reservation: every host that is "
-                                        "up is disabled (10)"), body
+    assert body["error"]["message"] == ("no host can hold the reservation: every host considered "
+                                        "that is up is disabled (10)"), body
     assert sim_cloud.get("/v1/reservations")["reservations"] == []
 
     # enabled again, the host takes VMs; the reason is gone

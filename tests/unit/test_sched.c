@@ -79,7 +79,7 @@ test_nearest_miss(void)
     g_ptr_array_add(none, off);
     g_auto(NcSchedResult) res5 = { 0 };
     g_assert_cmpint(nc_sched_rank(none, &req, NC_SCHED_SPREAD, &res5), ==, 0);
-    g_assert_cmpstr(res5.nearest_miss, ==, "every host that is up is disabled (1)");
+    g_assert_cmpstr(res5.nearest_miss, ==, "every host considered that is up is disabled (1)");
 }
 
 int

@@ -489,6 +489,13 @@ test_claim_race(Fixture *f, gconstpointer data)
     g_assert_null(on->disabled_reason);
     g_assert_true(nc_host_schedulable(on));
 
+    /* what ties a host: its VMs, reservations to come, operations in flight */
+    NcHostHoldings held;
+    g_assert_cmpint(nc_store_host_holdings(f->st, "h1", &held, NULL), ==, 0);
+    g_assert_cmpint(held.vms, ==, 0);
+    g_assert_cmpint(held.reservations, ==, 0);
+    g_assert_cmpint(held.operations, ==, 0);
+
     /* a claim can return the row it left, without the host's info */
     NcHost *after = NULL;
     g_assert_cmpint(nc_store_host_claim(f->st, NC_HOST_CLAIM_PLACE, "h1", 2, 3, 4, &after, NULL), ==, 1);
@@ -676,6 +683,32 @@ test_hosts(Fixture *f, gconstpointer data)
     g_autoptr(GError) err = NULL;
     g_assert_null(nc_store_host_get(f->st, "h9", &err));
     g_assert_cmpint(nc_error_code(err), ==, NC_ERR_NOT_FOUND);
+
+    /* holdings count a VM and an operation in flight on the host, and a
+     * host's removal takes its row only */
+    g_autoptr(NcVm) vm = make_vm("admin", "web", "h2");
+    g_assert_cmpint(nc_store_vm_insert(f->st, vm, NULL, NULL), ==, 0);
+    g_autoptr(NcOperation) op = nc_op_new();
+    op->id = nc_uuid_new();
+    op->project = g_strdup("admin");
+    op->kind = g_strdup("volume.create");
+    op->target_kind = g_strdup("volume");
+    op->target_id = g_strdup("v");
+    op->host = g_strdup("h2");
+    op->created_at = op->updated_at = nc_now_ms();
+    g_assert_cmpint(nc_store_op_insert(f->st, op, NULL), ==, 0);
+    NcHostHoldings held;
+    g_assert_cmpint(nc_store_host_holdings(f->st, "h2", &held, NULL), ==, 0);
+    g_assert_cmpint(held.vms, ==, 1);
+    g_assert_cmpint(held.operations, ==, 1);
+    g_assert_cmpint(held.reservations, ==, 0);
+    g_assert_cmpint(nc_store_op_set_status(f->st, op->id, NC_OP_FAILED, "x", "y", NULL), ==, 1);
+    g_assert_cmpint(nc_store_host_holdings(f->st, "h2", &held, NULL), ==, 0);
+    g_assert_cmpint(held.operations, ==, 0);
+    g_assert_cmpint(nc_store_host_delete(f->st, "h1", NULL), ==, 0);
+    g_autoptr(GPtrArray) left = nc_store_host_list(f->st, NULL);
+    g_assert_cmpuint(left->len, ==, 1);
+    g_assert_cmpstr(((NcHost *)g_ptr_array_index(left, 0))->id, ==, "h2");
 }
 
 static void
