@@ -106,8 +106,13 @@ nc_route_host_update(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
 static int
 nc_route_host_delete(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
 {
+    const char *force = nc_request_query(req, "force");
+    if (force && strcmp(force, "true") != 0 && strcmp(force, "false") != 0) {
+        nc_error_set(err, NC_ERR_INVALID_ARGUMENT, "query 'force' must be true or false");
+        return -1;
+    }
     return nc_reply(resp, nc_host_service_delete(api->central, req->caller, req->params[0],
-                                                 err));
+                                                 g_strcmp0(force, "true") == 0, err));
 }
 
 /* ---- images ---- */

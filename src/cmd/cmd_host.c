@@ -41,11 +41,11 @@ nc_host_list(NcCli *cli, int argc, char **argv)
     return 0;
 }
 
-/* Sends @method (with @req, nullable) to the one host named in @argv;
- * its answer goes to @ret.  Returns: the exit code. */
+/* Sends @method (with @query, "" or "?...", and @req, nullable) to the one
+ * host named in @argv; its answer goes to @ret.  Returns: the exit code. */
 static int
-nc_host_request(NcCli *cli, int argc, char **argv, const char *method, json_t *req,
-                json_t **ret)
+nc_host_request(NcCli *cli, int argc, char **argv, const char *method, const char *query,
+                json_t *req, json_t **ret)
 {
     g_autoptr(NcClient) client = cli->client;
     if (argc != 2) {
@@ -53,7 +53,8 @@ nc_host_request(NcCli *cli, int argc, char **argv, const char *method, json_t *r
         return 2;
     }
     g_autoptr(GError) err = NULL;
-    g_autofree char *path = nc_cli_path("/v1/hosts/%s", argv[1]);
+    g_autofree char *one = nc_cli_path("/v1/hosts/%s", argv[1]);
+    g_autofree char *path = g_strconcat(one, query, NULL);
     *ret = nc_client_call(client, method, path, req, NULL, &err);
     return *ret ? 0 : nc_cli_fail(err);
 }
@@ -64,7 +65,7 @@ nc_host_show(NcCli *cli, int argc, char **argv)
     if (nc_cli_parse("NAME - show a host", NULL, &argc, &argv, cli) < 0)
         return 2;
     g_autoptr(json_t) h = NULL;
-    int rc = nc_host_request(cli, argc, argv, "GET", NULL, &h);
+    int rc = nc_host_request(cli, argc, argv, "GET", "", NULL, &h);
     if (rc == 0)
         nc_cli_print_json(h);
     return rc;
@@ -75,7 +76,7 @@ static int
 nc_host_patch(NcCli *cli, int argc, char **argv, json_t *req)
 {
     g_autoptr(json_t) h = NULL;
-    int rc = nc_host_request(cli, argc, argv, "PATCH", req, &h);
+    int rc = nc_host_request(cli, argc, argv, "PATCH", "", req, &h);
     if (rc == 0)
         nc_cli_print_json(h);
     return rc;
@@ -138,13 +139,22 @@ nc_host_enable(NcCli *cli, int argc, char **argv)
 static int
 nc_host_delete(NcCli *cli, int argc, char **argv)
 {
-    if (nc_cli_parse("NAME - forget a host that is down and holds nothing (admin)", NULL,
+    gboolean force = FALSE;
+    GOptionEntry entries[] = {
+        { "force", 0, 0, G_OPTION_ARG_NONE, &force,
+          "The host is gone for good: its VMs are lost, its operations and reservations fail",
+          NULL },
+        { NULL }
+    };
+    if (nc_cli_parse("NAME - forget a host that is down and holds nothing (admin)", entries,
                      &argc, &argv, cli) < 0)
         return 2;
     g_autoptr(json_t) h = NULL;
-    int rc = nc_host_request(cli, argc, argv, "DELETE", NULL, &h);
+    int rc = nc_host_request(cli, argc, argv, "DELETE", force ? "?force=true" : "", NULL,
+                             &h);
     if (rc == 0)
-        printf("host %s removed\n", nc_json_str(h, "name"));
+        printf("host %s removed; %" G_GINT64_FORMAT " VMs lost\n", nc_json_str(h, "name"),
+               nc_json_int(h, "vms_lost", 0));
     return rc;
 }
 

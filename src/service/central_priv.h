@@ -95,6 +95,9 @@ json_t *nc__image_command_json(const NcImage *img);
  * engine's transaction. */
 int nc__vm_apply_started(NcCentral *c, json_t *msg, GError **err);
 int nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err);
+/* Forgets a VM whose host is gone for good, as a delete that succeeded
+ * does: its volumes are free, its port forwards and its row go. */
+int nc__vm_forget(NcCentral *c, const char *vm_id, GError **err);
 int nc__vm_apply_state(NcCentral *c, json_t *msg, GError **err);
 int nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err);
 

@@ -5,6 +5,7 @@
 #include "store/host_store.h"
 #include "store/image_store.h"
 #include "store/op_store.h"
+#include "store/reservation_store.h"
 #include "store/vm_store.h"
 #include "util/nc_error.h"
 #include "util/nc_json.h"
@@ -134,8 +135,60 @@ nc_host_service_update(NcCentral *c, const NcCaller *caller, const char *key, js
     return nc_host_service_get(c, caller, h->id, err);
 }
 
+/* Settles what a host gone for good still holds, as if it had answered:
+ * its operations in flight fail (a VM's delete succeeds: the VM went with
+ * the host), its VMs are forgotten, and its reservations fail. */
+static int
+nc_host_give_up(NcCentral *c, const NcHost *h, int64_t *ret_vms, GError **err)
+{
+    static const char why[] = "its host was removed";
+    g_autoptr(GPtrArray) ops = nc_store_op_list_open(c->store, err);
+    if (!ops)
+        return -1;
+    for (guint i = 0; i < ops->len; i++) {
+        NcOperation *op = g_ptr_array_index(ops, i);
+        if (g_strcmp0(op->host, h->id) != 0)
+            continue;
+        bool gone = g_strcmp0(op->kind, "vm.delete") == 0;
+        g_autoptr(json_t) msg = json_pack("{s:s, s:b}", "op", op->id, "ok", gone);
+        if (!gone)
+            json_object_set_new(msg, "error", json_pack("{s:s, s:s}", "code", "host_removed",
+                                                        "message", why));
+        if (nc__vm_apply_result(c, msg, err) < 0)
+            return -1;
+    }
+    g_autoptr(GPtrArray) vms = nc_store_vm_list(c->store, NULL, h->id, err);
+    if (!vms)
+        return -1;
+    for (guint i = 0; i < vms->len; i++) {
+        if (nc__vm_forget(c, ((NcVm *)g_ptr_array_index(vms, i))->spec->id, err) < 0)
+            return -1;
+    }
+    *ret_vms = vms->len;
+    g_autoptr(GPtrArray) res = nc_store_reservation_list(c->store, NULL, err);
+    if (!res)
+        return -1;
+    for (guint i = 0; i < res->len; i++) {
+        NcReservation *r = g_ptr_array_index(res, i);
+        if (g_strcmp0(r->host, h->id) != 0 ||
+            (g_strcmp0(r->state, "scheduled") != 0 && g_strcmp0(r->state, "active") != 0))
+            continue;
+        g_free(r->state);
+        r->state = g_strdup("failed");
+        g_free(r->error);
+        r->error = g_strdup(why);
+        g_clear_pointer(&r->vm, g_free);
+        if (nc_store_reservation_update(c->store, r, err) < 0 ||
+            nc__central_event(c, r->project, "reservation.state", "reservation", r->id,
+                              nc_reservation_to_api_json(r), err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 json_t *
-nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, GError **err)
+nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, bool force,
+                       GError **err)
 {
     if (!caller->admin) {
         nc_error_set(err, NC_ERR_FORBIDDEN, "only an admin can remove hosts");
@@ -154,6 +207,9 @@ nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, GE
         return NULL;
     }
     NcHostHoldings held;
+    int64_t lost = 0;
+    if (force && nc_host_give_up(c, h, &lost, err) < 0)
+        return NULL;
     if (nc_store_host_holdings(c->store, h->id, &held, err) < 0)
         return NULL;
     if (held.vms > 0 || held.reservations > 0 || held.operations > 0) {
@@ -162,7 +218,8 @@ nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, GE
         nc_error_set(err, NC_ERR_CONFLICT, "host '%s' still holds %" G_GINT64_FORMAT " VM%s, "
                      "%" G_GINT64_FORMAT " scheduled or active reservation%s and %"
                      G_GINT64_FORMAT " operation%s in flight; delete or cancel them first, and "
-                     "let the operations finish", h->name,
+                     "let the operations finish (or, if it is gone for good, force its "
+                     "removal)", h->name,
                      held.vms, held.vms == 1 ? "" : "s", held.reservations,
                      held.reservations == 1 ? "" : "s", held.operations,
                      held.operations == 1 ? "" : "s");
@@ -181,7 +238,8 @@ nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, GE
     nc__central_touch_host(c, h->id);
     nc__central_sync_hosts(c);
     nc__central_notify(c);
-    return json_pack("{s:s, s:s}", "id", h->id, "name", h->name);
+    return json_pack("{s:s, s:s, s:I}", "id", h->id, "name", h->name, "vms_lost",
+                     (json_int_t)lost);
 }
 
 char *

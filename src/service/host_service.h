@@ -11,6 +11,8 @@ json_t *nc_host_service_get(NcCentral *c, const NcCaller *caller, const char *ke
 json_t *nc_host_service_update(NcCentral *c, const NcCaller *caller, const char *key,
                                json_t *req, GError **err);
 /* DELETE /v1/hosts/{id} (admin): forgets a host that is down and holds no
- * VM and no scheduled or active reservation (NC_ERR_CONFLICT otherwise). */
+ * VM, no scheduled or active reservation and no operation in flight
+ * (NC_ERR_CONFLICT otherwise).  With @force, a host that is down and gone
+ * for good: what it holds is settled first (its VMs are lost). */
 json_t *nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key,
-                               GError **err);
+                               bool force, GError **err);

@@ -1020,6 +1020,21 @@ nc_vm_release_volumes(NcCentral *c, const char *vm_id, GError **err)
 }
 
 int
+nc__vm_forget(NcCentral *c, const char *vm_id, GError **err)
+{
+    g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, vm_id, err);
+    if (!vm)
+        return -1;
+    vm->state = NC_VM_DELETING;
+    nc__central_touch_host(c, vm->host);
+    if (nc_vm_release_volumes(c, vm_id, err) < 0 ||
+        nc_store_port_delete_vm(c->store, vm_id, err) < 0 ||
+        nc_store_vm_delete(c->store, vm_id, err) < 0)
+        return -1;
+    return nc_vm_event(c, vm, "vm.deleted", err);
+}
+
+int
 nc__vm_apply_started(NcCentral *c, json_t *msg, GError **err)
 {
     const char *op_id = nc_json_str(msg, "op");

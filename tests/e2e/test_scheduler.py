@@ -262,6 +262,58 @@ def test_a_host_that_is_gone_can_be_removed():
         c.destroy()
 
 
+def test_a_host_gone_for_good_is_given_up():
+    """DELETE /v1/hosts/{id}?force=true for a host that died holding VMs:
+    its VMs are lost, a delete waiting for it completes, its other work
+    and its reservations fail; nothing is left waiting for it."""
+    c = Cloud("sched-giveup", command="serve").start(extra=("--host-timeout", "3"))
+    a = SimWorker(c, 1, name="a").start()
+    b = SimWorker(c, 1, name="b").start()
+    try:
+        wait_for("two hosts", lambda: len(c.get("/v1/hosts")["hosts"]) == 2, timeout=60)
+        ops = {}
+        for name in ("lost", "doomed"):
+            status, op = create(c, name, host="a-0000")
+            assert status == 202 and c.wait_op(op)["status"] == "succeeded", op
+            ops[name] = op["target"]["id"]
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+        end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 90000))
+        res = c.call("POST", "/v1/reservations", {
+            "name": "later", "image": "test", "memory_mib": 64, "max_memory_mib": 64,
+            "max_vcpus": 1, "start_at": start, "end_at": end, "host": "a-0000"}, expect=(201,))
+        vms_before = c.get("/v1/status")["vms"]["total"]
+
+        a.kill9()
+        wait_for("host a down", lambda: c.get("/v1/hosts/a-0000")["state"] == "down", 30)
+        deleting = c.call("DELETE", f"/v1/vms/{ops['doomed']}")
+        assert c.get(f"/v1/operations/{deleting['id']}")["status"] == "pending"
+        status, body = c.request("DELETE", "/v1/hosts/a-0000")
+        assert status == 409 and "force its removal" in body["error"]["message"], body
+        status, body = c.request("DELETE", "/v1/hosts/a-0000?force=maybe")
+        assert status == 400, body
+        assert c.get("/v1/hosts/a-0000")["state"] == "down"
+
+        r = c.cli("host", "delete", "a-0000", "--force")
+        assert "host a-0000 removed; 1 VMs lost" in r.stdout, r.stdout
+        for vm_id in ops.values():
+            assert c.request("GET", f"/v1/vms/{vm_id}")[0] == 404
+        assert c.get(f"/v1/operations/{deleting['id']}")["status"] == "succeeded"
+        r = c.get(f"/v1/reservations/{res['id']}")
+        assert r["state"] == "failed" and r["error"] == "its host was removed", r
+        assert [h["name"] for h in c.get("/v1/hosts")["hosts"]] == ["b-0000"]
+        assert c.get("/v1/status")["vms"]["total"] == vms_before - 2
+        # nothing waits for the host: every operation is settled
+        assert all(o["status"] in ("succeeded", "failed")
+                   for o in c.get("/v1/operations?limit=1000")["operations"])
+        status, op = create(c, "after")
+        assert status == 202 and c.wait_op(op)["status"] == "succeeded", op
+        assert c.vm(op["target"]["id"])["host"] == "b-0000"
+    finally:
+        a.stop()
+        b.stop()
+        c.destroy()
+
+
 def sim_domain_states(cloud):
     """{vm id: state}, from the simulated hosts' own domain lists."""
     out = {}
