@@ -152,6 +152,16 @@ def text_of(d, css):
     return ""
 
 
+def attr_of(d, css, name):
+    """Attribute @name of @css, read again when the page re-rendered under us."""
+    for _ in range(5):
+        try:
+            return find(d, css).get_attribute(name)
+        except StaleElementReferenceException:
+            continue
+    return None
+
+
 def click(d, css):
     """Clicks @css, found again when the page re-rendered between finding it
     and the click (the pages re-render on every server-sent event)."""
@@ -256,25 +266,23 @@ def test_paper_workflow(market, backend, browser):
     fill(d, "#max-price", "0.05")
     submit(d, "#bid-submit", "the contract to be active",
            lambda: "active" in text_of(d, "#mine"))
-    chart = find(d, "#chart svg")
-    assert float(chart.get_attribute("data-last")) == pytest.approx(0.01)
+    assert float(attr_of(d, "#chart svg", "data-last")) == pytest.approx(0.01)
 
     # a rival bids below Bruno: Bruno keeps the slot, and the uniform price
     # rises to the highest losing bid, live on the page
     rival = MarketUser(market, "rita@example.com").register()
     rc = rival.bid(offer["id"], 0.02)
     wait(d, "the chart to move to 0.02",
-         lambda: text_of(d, "#price-now") and float(find(d, "#chart svg").get_attribute(
-                 "data-last")) == pytest.approx(0.02),
+         lambda: text_of(d, "#price-now") and float(attr_of(d, "#chart svg", "data-last"))
+         == pytest.approx(0.02),
          timeout=30)
     wait(d, "the price shown to move", lambda: "0.0200" in text_of(d, "#price-now"))
     shot(d, "service-page")
 
     # ---- the VM: start, see it run, stop ----
     d.get(market.url + "/contracts")
-    panel = find(d, ".alloc[data-allocation]")
-    aid = panel.get_attribute("data-allocation")
-    vm_name = panel.find_element(By.TAG_NAME, "code").text
+    aid = attr_of(d, ".alloc[data-allocation]", "data-allocation")
+    vm_name = text_of(d, ".alloc[data-allocation] code")
 
     def state():
         # the page re-renders on every event: read it afresh, a stale read is "unknown"
