@@ -152,6 +152,10 @@ void nc__port_release_vm(NcCentral *c, const char *vm_id);
 
 /* Starts and ends the reservations and expiring VMs whose time came. */
 int nc__reservation_tick(NcCentral *c, GError **err);
+/* Fails the scheduled and active reservations on @host_id (a host given
+ * up), saying @why. */
+int nc__reservation_fail_on_host(NcCentral *c, const char *host_id, const char *why,
+                                 GError **err);
 
 /* Registers the build's test image as public image "test" when missing. */
 int nc__image_register_test(NcCentral *c, GError **err);

@@ -5,7 +5,6 @@
 #include "store/host_store.h"
 #include "store/image_store.h"
 #include "store/op_store.h"
-#include "store/reservation_store.h"
 #include "store/vm_store.h"
 #include "util/nc_error.h"
 #include "util/nc_json.h"
@@ -165,25 +164,7 @@ nc_host_give_up(NcCentral *c, const NcHost *h, int64_t *ret_vms, GError **err)
             return -1;
     }
     *ret_vms = vms->len;
-    g_autoptr(GPtrArray) res = nc_store_reservation_list(c->store, NULL, err);
-    if (!res)
-        return -1;
-    for (guint i = 0; i < res->len; i++) {
-        NcReservation *r = g_ptr_array_index(res, i);
-        if (g_strcmp0(r->host, h->id) != 0 ||
-            (g_strcmp0(r->state, "scheduled") != 0 && g_strcmp0(r->state, "active") != 0))
-            continue;
-        g_free(r->state);
-        r->state = g_strdup("failed");
-        g_free(r->error);
-        r->error = g_strdup(why);
-        g_clear_pointer(&r->vm, g_free);
-        if (nc_store_reservation_update(c->store, r, err) < 0 ||
-            nc__central_event(c, r->project, "reservation.state", "reservation", r->id,
-                              nc_reservation_to_api_json(r), err) < 0)
-            return -1;
-    }
-    return 0;
+    return nc__reservation_fail_on_host(c, h->id, why, err);
 }
 
 json_t *

@@ -299,6 +299,30 @@ nc_reservation_start(NcCentral *c, NcReservation *r, GError **err)
 }
 
 int
+nc__reservation_fail_on_host(NcCentral *c, const char *host_id, const char *why, GError **err)
+{
+    g_autoptr(GPtrArray) all = nc_store_reservation_list(c->store, NULL, err);
+    if (!all)
+        return -1;
+    for (guint i = 0; i < all->len; i++) {
+        NcReservation *r = g_ptr_array_index(all, i);
+        if (g_strcmp0(r->host, host_id) != 0 ||
+            (g_strcmp0(r->state, "scheduled") != 0 && g_strcmp0(r->state, "active") != 0))
+            continue;
+        g_free(r->state);
+        r->state = g_strdup("failed");
+        g_free(r->error);
+        r->error = g_strdup(why);
+        g_clear_pointer(&r->vm, g_free);
+        if (nc_store_reservation_update(c->store, r, err) < 0 ||
+            nc__central_event(c, r->project, "reservation.state", "reservation", r->id,
+                              nc_reservation_to_api_json(r), err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
 nc__reservation_tick(NcCentral *c, GError **err)
 {
     int64_t now = nc_now_ms();
