@@ -102,6 +102,12 @@ nc_bus_kick(NcBus *bus)
         bus->drv->kick(bus);
 }
 
+int
+nc_bus_remove(NcBus *bus, const char *topic, GError **err)
+{
+    return bus->drv->remove ? bus->drv->remove(bus, topic, err) : 0;
+}
+
 char *
 nc_bus_host_topic(const char *host_id)
 {

@@ -62,6 +62,9 @@ typedef struct {
     int (*retry)(NcBus *bus, NcMessage *msg, int delay_ms, GError **err);
     /* wakes receivers: new work may be waiting */
     void (*kick)(NcBus *bus);
+    /* optional: deletes @topic and its dead letters from the bus, messages
+     * and all (the local bus keeps them in the store: nc_outbox_forget) */
+    int (*remove)(NcBus *bus, const char *topic, GError **err);
 } NcBusDriver;
 
 extern const NcBusDriver nc_bus_local_driver;
@@ -90,6 +93,9 @@ int nc_bus_receive(NcBus *bus, const char *topic, int timeout_ms, NcMessage **re
 int nc_bus_ack(NcBus *bus, NcMessage *msg, GError **err);
 int nc_bus_retry(NcBus *bus, NcMessage *msg, int delay_ms, GError **err);
 void nc_bus_kick(NcBus *bus);
+/* Deletes @topic (a removed host's commands) and "dead.<topic>" from the
+ * broker; nothing to do on the local bus.  Returns: 0 or -1. */
+int nc_bus_remove(NcBus *bus, const char *topic, GError **err);
 
 /* Returns: the topic of one host's commands (caller frees). */
 char *nc_bus_host_topic(const char *host_id);

@@ -870,6 +870,37 @@ nc_amqp_declare(NcBus *bus, const char *topic, bool consume, GError **err)
     return rc;
 }
 
+/* Deletes @topic's queue, then its dead letters' queue, with what they
+ * hold.  RabbitMQ answers a delete of a queue that does not exist with
+ * delete-ok, so a second removal is no error. */
+static int
+nc_amqp_remove(NcBus *bus, const char *topic, GError **err)
+{
+    NcAmqpBus *ab = bus->impl;
+    NcAmqpLink *l = &ab->pub;
+    if (nc_amqp_check_topic(topic, err) < 0)
+        return -1;
+    g_autofree char *dead = g_strconcat(NC_AMQP_DEAD_PREFIX, topic, NULL);
+    const char *names[] = { topic, dead };
+    int rc = 0;
+
+    g_mutex_lock(&l->lock);
+    if (nc_amqp_connect(ab, l, err) < 0)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < G_N_ELEMENTS(names); i++) {
+        amqp_queue_delete(l->conn, NC_AMQP_CHANNEL, amqp_cstring_bytes(names[i]), 0, 0);
+        g_autofree char *what = g_strdup_printf("cannot delete queue '%s'", names[i]);
+        if (nc_amqp_check_reply(ab, amqp_get_rpc_reply(l->conn), what, err) < 0) {
+            nc_amqp_drop(ab, l);   /* a failed delete closes the channel */
+            rc = -1;
+        }
+    }
+    /* a later publish to it declares it again */
+    g_hash_table_remove(l->declared, topic);
+    g_mutex_unlock(&l->lock);
+    return rc;
+}
+
 /* Publishes @n messages back to back, then waits for the broker's
  * verdicts on all of them: one round trip of confirms for the lot instead
  * of one per message.  ret_ok[i] is set for each message the broker
@@ -1204,4 +1235,5 @@ const NcBusDriver nc_bus_amqp_driver = {
     .ack = nc_amqp_ack,
     .retry = nc_amqp_retry,
     .kick = nc_amqp_kick,
+    .remove = nc_amqp_remove,
 };

@@ -213,6 +213,12 @@ nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, bo
                           json_pack("{s:s}", "name", h->name), err) < 0 ||
         nc_store_txn_commit(&txn, err) < 0)
         return NULL;
+    /* after the commit: a broker out of reach leaves the queues behind
+     * (they can be deleted by hand, docs/OPERATIONS.md), not the host */
+    g_autoptr(GError) berr = NULL;
+    if (nc_bus_remove(c->bus, topic, &berr) < 0)
+        nc_log_warn("host '%s' removed, but not its queues on the bus: %s", h->name,
+                    berr->message);
     g_mutex_lock(&c->sched_lock);
     g_hash_table_remove(c->host_images, h->id);
     g_mutex_unlock(&c->sched_lock);

@@ -590,3 +590,36 @@ def test_cut_worker_off_and_back(sim):
     wait_for("the cut VMs running again", lambda: vms_running(sim, on_cut), timeout=120)
     wait_sim_exactly_once(sim.workers, list(ids) + list(more))
     delete_all(sim, list(ids) + list(more))
+
+
+def test_removing_a_host_deletes_its_queues(sim):
+    """DELETE /v1/hosts/{id} of a host that is gone also deletes its command
+    queue and its dead letters' queue from RabbitMQ; a worker that comes
+    back as that host declares them again."""
+    gone = Worker(sim, sim.broker.url(), "gone", sim_hosts=1).start()
+    try:
+        (name,) = gone.host_names()
+        wait_hosts_up(sim, [name])
+        # keep the other tests' VMs off it, should they run after this one
+        sim.call("PATCH", f"/v1/hosts/{name}", {"enabled": False})
+        host_id = hosts_by_name(sim)[name]["id"]
+        queues = sim.broker.queues()
+        assert f"host.{host_id}" in queues and f"dead.host.{host_id}" in queues
+
+        gone.kill9()
+        wait_for("host gone down", lambda: hosts_by_name(sim)[name]["state"] == "down", 30)
+        sim.call("DELETE", f"/v1/hosts/{name}")
+        assert name not in hosts_by_name(sim)
+        queues = sim.broker.queues()
+        assert f"host.{host_id}" not in queues and f"dead.host.{host_id}" not in queues, \
+            sorted(q for q in queues if host_id in q)
+        assert "central" in queues and len([q for q in queues if q.startswith("host.")]) == 14
+
+        gone.start()
+        wait_hosts_up(sim, [name])
+        queues = sim.broker.queues()
+        assert f"host.{host_id}" in queues and f"dead.host.{host_id}" in queues
+        sim.call("PATCH", f"/v1/hosts/{name}", {"enabled": False})
+    finally:
+        gone.stop()
+        shutil.rmtree(gone.state, ignore_errors=True)
