@@ -12,6 +12,11 @@
  *     parse again) at start;
  *   - "libvirt create": virDomainCreateXML() of that XML, one parse: the
  *     floor of the end-to-end C1M run (bench/c1m_amqp.py);
+ *   - "libvirt create, 2 threads at once": the same creates split between
+ *     two threads with a connection each, running together on the two
+ *     cores: what the same work costs when both cores are busy, as they are
+ *     in the end-to-end run (the ratio to "libvirt create" is the machine's,
+ *     not libvirt's: the two threads share no lock that shows in a profile);
  *   - "sim driver": the simulated hypervisor's vm_launch (nc_hv_sim_driver),
  *     what a worker does for one vm.create, without the bus.
  * The figure "ceiling on 2 cores" is how many
@@ -76,6 +81,61 @@ nc_bench_libvirt(const char *uri, int n, bool transient)
     return t;
 }
 
+typedef struct {
+    const char *uri;
+    GPtrArray *xmls;   /* this thread's share */
+} NcBenchHalf;
+
+static gpointer
+nc_bench_half_run(gpointer data)
+{
+    NcBenchHalf *h = data;
+    virConnectPtr conn = virConnectOpen(h->uri);
+    if (!conn) {
+        fprintf(stderr, "cannot open %s\n", h->uri);
+        exit(1);
+    }
+    for (guint i = 0; i < h->xmls->len; i++) {
+        virDomainPtr d = virDomainCreateXML(conn, g_ptr_array_index(h->xmls, i), 0);
+        if (!d) {
+            fprintf(stderr, "libvirt refused domain %u\n", i);
+            exit(1);
+        }
+        virDomainFree(d);
+    }
+    virConnectClose(conn);
+    return NULL;
+}
+
+/* Seconds of CPU per VM: libvirt's transient create, @n VMs split between
+ * two threads that run at once, each on its own connection (its own test
+ * driver, as two simulated hosts are).  The process's CPU time counts both
+ * threads; the connections' opening and closing is counted too, and is
+ * small against @n creates. */
+static double
+nc_bench_libvirt_two(const char *uri, int n)
+{
+    NcBenchHalf half[2];
+    for (int k = 0; k < 2; k++) {
+        half[k].uri = uri;
+        half[k].xmls = g_ptr_array_new_with_free_func(g_free);
+    }
+    for (int i = 0; i < n; i++) {
+        g_autoptr(NcVmSpec) s = nc_bench_spec(i);
+        g_ptr_array_add(half[i % 2].xmls, nc_bench_xml(s));
+    }
+    double t0 = nc_cpu_now();
+    GThread *t[2];
+    for (int k = 0; k < 2; k++)
+        t[k] = g_thread_new("bench-half", nc_bench_half_run, &half[k]);
+    for (int k = 0; k < 2; k++)
+        g_thread_join(t[k]);
+    double t1 = (nc_cpu_now() - t0) / n;
+    for (int k = 0; k < 2; k++)
+        g_ptr_array_unref(half[k].xmls);
+    return t1;
+}
+
 /* Seconds of CPU per VM: the simulated driver's launch. */
 static double
 nc_bench_sim(const char *uri, const char *dir, int n)
@@ -129,31 +189,38 @@ main(int argc, char **argv)
     g_autofree char *uri = g_strconcat("test://", node, NULL);
 
     double *lv = g_new(double, rounds), *cr = g_new(double, rounds);
-    double *sim = g_new(double, rounds);
+    double *sim = g_new(double, rounds), *two = g_new(double, rounds);
     for (int r = 0; r < rounds; r++) {
-        /* alternate, so that drift in the machine's load hits all three */
+        /* alternate, so that drift in the machine's load hits all four */
         lv[r] = nc_bench_libvirt(uri, n, false);
         cr[r] = nc_bench_libvirt(uri, n, true);
+        two[r] = nc_bench_libvirt_two(uri, n);
         sim[r] = nc_bench_sim(uri, dir, n);
     }
     qsort(lv, rounds, sizeof *lv, nc_cmp_double);
     qsort(cr, rounds, sizeof *cr, nc_cmp_double);
+    qsort(two, rounds, sizeof *two, nc_cmp_double);
     qsort(sim, rounds, sizeof *sim, nc_cmp_double);
-    double l = lv[rounds / 2], c = cr[rounds / 2], s = sim[rounds / 2];
+    double l = lv[rounds / 2], c = cr[rounds / 2], s = sim[rounds / 2], c2 = two[rounds / 2];
     printf("%d VMs per round, %d rounds, CPU per VM (median):\n", n, rounds);
     printf("  libvirt define + start          %7.1f us   ceiling on 2 cores %6.0f VMs/s\n",
            l * 1e6, 2.0 / l);
     printf("  libvirt create (transient)      %7.1f us   ceiling on 2 cores %6.0f VMs/s\n",
            c * 1e6, 2.0 / c);
+    printf("  libvirt create, 2 threads at once %5.1f us   ceiling on 2 cores %6.0f VMs/s\n",
+           c2 * 1e6, 2.0 / c2);
     printf("  sim driver launch               %7.1f us   ceiling on 2 cores %6.0f VMs/s\n",
            s * 1e6, 2.0 / s);
     printf("  ratio sim / libvirt define + start  %5.2f\n", s / l);
     printf("  ratio sim / libvirt create          %5.2f\n", s / c);
+    printf("  ratio 2 threads at once / 1 thread  %5.2f (what busy cores cost each other)\n",
+           c2 / c);
     printf("  Nomad's C1M anchor: 3750 VMs/s, a budget of %.0f us of CPU per VM on 2 cores\n",
            2.0 / 3750 * 1e6);
     g_free(lv);
     g_free(cr);
     g_free(sim);
+    g_free(two);
     unlink(node);
     rmdir(dir);
     return 0;

@@ -115,6 +115,14 @@ nc_route_host_delete(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
                                                  g_strcmp0(force, "true") == 0, err));
 }
 
+static int
+nc_route_host_evacuate(NcApi *api, NcRequest *req, NcResponse *resp, GError **err)
+{
+    resp->status = 202;   /* its operations are under way; no one Location */
+    return nc_reply(resp, nc_host_service_evacuate(api->central, req->caller, req->params[0],
+                                                   err));
+}
+
 /* ---- images ---- */
 
 static int
@@ -417,6 +425,7 @@ const NcRoute nc_api_routes[] = {
     { "GET", "/v1/hosts/{}", nc_route_host_get, 0 },
     { "PATCH", "/v1/hosts/{}", nc_route_host_update, NC_ROUTE_JSON },
     { "DELETE", "/v1/hosts/{}", nc_route_host_delete, 0 },
+    { "POST", "/v1/hosts/{}/evacuate", nc_route_host_evacuate, 0 },
     { "GET", "/v1/images", nc_route_image_list, NC_ROUTE_CACHEABLE },
     { "POST", "/v1/images", nc_route_image_create, NC_ROUTE_JSON | NC_ROUTE_UPLOAD },
     { "GET", "/v1/images/{}", nc_route_image_get, 0 },

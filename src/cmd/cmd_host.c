@@ -44,7 +44,7 @@ nc_host_list(NcCli *cli, int argc, char **argv)
 /* Sends @method (with @query, "" or "?...", and @req, nullable) to the one
  * host named in @argv; its answer goes to @ret.  Returns: the exit code. */
 static int
-nc_host_request(NcCli *cli, int argc, char **argv, const char *method, const char *query,
+nc_host_request(NcCli *cli, int argc, char **argv, const char *method, const char *tail,
                 json_t *req, json_t **ret)
 {
     g_autoptr(NcClient) client = cli->client;
@@ -54,7 +54,7 @@ nc_host_request(NcCli *cli, int argc, char **argv, const char *method, const cha
     }
     g_autoptr(GError) err = NULL;
     g_autofree char *one = nc_cli_path("/v1/hosts/%s", argv[1]);
-    g_autofree char *path = g_strconcat(one, query, NULL);
+    g_autofree char *path = g_strconcat(one, tail, NULL);   /* "/evacuate", "?force=true" */
     *ret = nc_client_call(client, method, path, req, NULL, &err);
     return *ret ? 0 : nc_cli_fail(err);
 }
@@ -158,6 +158,30 @@ nc_host_delete(NcCli *cli, int argc, char **argv)
     return rc;
 }
 
+static int
+nc_host_evacuate(NcCli *cli, int argc, char **argv)
+{
+    if (nc_cli_parse("NAME - make the VMs of a host that is down again on other hosts, from "
+                     "their images (admin)", NULL, &argc, &argv, cli) < 0)
+        return 2;
+    g_autoptr(json_t) h = NULL;
+    int rc = nc_host_request(cli, argc, argv, "POST", "/evacuate", NULL, &h);
+    if (rc != 0)
+        return rc;
+    json_t *ops = json_object_get(h, "operations");
+    json_t *left = json_object_get(h, "left");
+    size_t i;
+    json_t *x;
+    printf("host %s evacuated and disabled: %zu VMs moving, %zu left\n", nc_json_str(h, "name"),
+           json_array_size(ops), json_array_size(left));
+    json_array_foreach(ops, i, x)
+        printf("  %s  moving (operation %s)\n",
+               nc_json_str(json_object_get(x, "target"), "name"), nc_json_str(x, "id"));
+    json_array_foreach(left, i, x)
+        printf("  %s  left: %s\n", nc_json_str(x, "name"), nc_json_str(x, "reason"));
+    return 0;
+}
+
 const NcVerb nc_host_verbs[] = {
     { "list", nc_host_list, "", "list hosts with capacity and allocation" },
     { "show", nc_host_show, "NAME", "show one host" },
@@ -165,5 +189,6 @@ const NcVerb nc_host_verbs[] = {
     { "disable", nc_host_disable, "NAME", "place no new VMs on a host (maintenance)" },
     { "enable", nc_host_enable, "NAME", "let the scheduler use a host again" },
     { "delete", nc_host_delete, "NAME", "forget a host that is down and holds nothing" },
+    { "evacuate", nc_host_evacuate, "NAME", "make a down host's VMs again on other hosts" },
     { NULL }
 };

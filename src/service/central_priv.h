@@ -98,6 +98,14 @@ int nc__vm_apply_result(NcCentral *c, json_t *msg, GError **err);
 /* Forgets a VM whose host is gone for good, as a delete that succeeded
  * does: its volumes are free, its port forwards and its row go. */
 int nc__vm_forget(NcCentral *c, const char *vm_id, GError **err);
+/* Makes @vm, whose host @from is down for good, again on another host from
+ * its image (what its disk held is lost with @from): placed as a new VM,
+ * never on @from, with the claim on @from given back, its port forwards
+ * gone, and the operation "vm.evacuate" sending the new host a vm.create.
+ * Returns: 1 with *ret_op (the operation's API JSON); 0 with *ret_why when
+ * it cannot move (nothing changed); -1 on failure (roll back). */
+int nc__vm_evacuate(NcCentral *c, NcVm *vm, const NcHost *from, json_t **ret_op,
+                    char **ret_why, GError **err);
 int nc__vm_apply_state(NcCentral *c, json_t *msg, GError **err);
 int nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err);
 

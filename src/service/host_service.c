@@ -134,13 +134,13 @@ nc_host_service_update(NcCentral *c, const NcCaller *caller, const char *key, js
     return nc_host_service_get(c, caller, h->id, err);
 }
 
-/* Settles what a host gone for good still holds, as if it had answered:
- * its operations in flight fail (a VM's delete succeeds: the VM went with
- * the host), its VMs are forgotten, and its reservations fail. */
+/* Settles the operations in flight on @h, a host that will not answer
+ * them, as if it had: a VM's delete succeeds (the VM went with the host),
+ * the others fail with @code and @why. */
 static int
-nc_host_give_up(NcCentral *c, const NcHost *h, int64_t *ret_vms, GError **err)
+nc_host_settle_ops(NcCentral *c, const NcHost *h, const char *code, const char *why,
+                   GError **err)
 {
-    static const char why[] = "its host was removed";
     g_autoptr(GPtrArray) ops = nc_store_op_list_open(c->store, err);
     if (!ops)
         return -1;
@@ -151,11 +151,23 @@ nc_host_give_up(NcCentral *c, const NcHost *h, int64_t *ret_vms, GError **err)
         bool gone = g_strcmp0(op->kind, "vm.delete") == 0;
         g_autoptr(json_t) msg = json_pack("{s:s, s:b}", "op", op->id, "ok", gone);
         if (!gone)
-            json_object_set_new(msg, "error", json_pack("{s:s, s:s}", "code", "host_removed",
+            json_object_set_new(msg, "error", json_pack("{s:s, s:s}", "code", code,
                                                         "message", why));
         if (nc__vm_apply_result(c, msg, err) < 0)
             return -1;
     }
+    return 0;
+}
+
+/* Settles what a host gone for good still holds, as if it had answered:
+ * its operations in flight fail (a VM's delete succeeds: the VM went with
+ * the host), its VMs are forgotten, and its reservations fail. */
+static int
+nc_host_give_up(NcCentral *c, const NcHost *h, int64_t *ret_vms, GError **err)
+{
+    static const char why[] = "its host was removed";
+    if (nc_host_settle_ops(c, h, "host_removed", why, err) < 0)
+        return -1;
     g_autoptr(GPtrArray) vms = nc_store_vm_list(c->store, NULL, h->id, err);
     if (!vms)
         return -1;
@@ -195,7 +207,8 @@ nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, bo
         return NULL;
     if (held.vms > 0 || held.reservations > 0 || held.operations > 0) {
         /* a VM's delete, like any operation, waits for its host: one that
-         * died holding VMs stays until it returns (no evacuation yet) */
+         * died holding VMs stays until it returns, is evacuated, or is
+         * given up (force) */
         nc_error_set(err, NC_ERR_CONFLICT, "host '%s' still holds %" G_GINT64_FORMAT " VM%s, "
                      "%" G_GINT64_FORMAT " scheduled or active reservation%s and %"
                      G_GINT64_FORMAT " operation%s in flight; delete or cancel them first, and "
@@ -227,6 +240,66 @@ nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, bo
     nc__central_notify(c);
     return json_pack("{s:s, s:s, s:I}", "id", h->id, "name", h->name, "vms_lost",
                      (json_int_t)lost);
+}
+
+json_t *
+nc_host_service_evacuate(NcCentral *c, const NcCaller *caller, const char *key, GError **err)
+{
+    if (!caller->admin) {
+        nc_error_set(err, NC_ERR_FORBIDDEN, "only an admin can evacuate hosts");
+        return NULL;
+    }
+    g_auto(NcStoreTxn) txn = { 0 };
+    if (nc_store_txn_begin(&txn, c->store, err) < 0)
+        return NULL;
+    g_autoptr(NcHost) h = nc_store_host_get(c->store, key, err);
+    if (!h)
+        return NULL;
+    if (g_strcmp0(h->state, "up") == 0) {
+        /* its VMs run there: two copies of each would run */
+        nc_error_set(err, NC_ERR_CONFLICT, "host '%s' is up; only a host that is down can be "
+                     "evacuated (its VMs would otherwise run twice)", h->name);
+        return NULL;
+    }
+    /* its operations are settled, so the commands still waiting for it are
+     * moot (those a hung host took already settle nothing when it wakes:
+     * their operations are final, and what they made there is removed) */
+    g_autofree char *topic = nc_bus_host_topic(h->id);
+    if (nc_host_settle_ops(c, h, "host_evacuated", "its host was evacuated", err) < 0 ||
+        nc_outbox_forget(c->store, topic, err) < 0)
+        return NULL;
+    /* should it come back, it takes no new VMs until an admin says so */
+    if (!h->disabled && nc_store_host_set_enabled(c->store, h->id, false, "evacuated", err) < 0)
+        return NULL;
+    g_autoptr(GPtrArray) vms = nc_store_vm_list(c->store, NULL, h->id, err);
+    if (!vms)
+        return NULL;
+    g_autoptr(json_t) moved = json_array();
+    g_autoptr(json_t) stayed = json_array();
+    for (guint i = 0; i < vms->len; i++) {
+        NcVm *vm = g_ptr_array_index(vms, i);
+        json_t *op = NULL;
+        g_autofree char *why = NULL;
+        int rc = nc__vm_evacuate(c, vm, h, &op, &why, err);
+        if (rc < 0)
+            return NULL;
+        if (rc == 1)
+            json_array_append_new(moved, op);
+        else
+            json_array_append_new(stayed, json_pack("{s:s, s:s, s:s}", "id", vm->spec->id,
+                                                    "name", vm->spec->name, "reason", why));
+    }
+    if (nc__central_event(c, NULL, "host.evacuated", "host", h->id,
+                          json_pack("{s:s, s:I, s:I}", "name", h->name,
+                                    "vms_moved", (json_int_t)json_array_size(moved),
+                                    "vms_left", (json_int_t)json_array_size(stayed)), err) < 0 ||
+        nc_store_txn_commit(&txn, err) < 0)
+        return NULL;
+    nc__central_touch_host(c, h->id);
+    nc__central_sync_hosts(c);
+    nc__central_notify(c);
+    return json_pack("{s:s, s:s, s:O, s:O}", "id", h->id, "name", h->name, "operations", moved,
+                     "left", stayed);
 }
 
 char *
@@ -399,17 +472,30 @@ nc__host_apply_heartbeat(NcCentral *c, json_t *msg, GError **err)
         if (!vm) {
             g_autoptr(NcVm) elsewhere = nc_store_vm_get(c->store, NULL, vm_id, &local);
             g_clear_error(&local);
-            if (elsewhere)
-                continue;   /* the store places it on another host; not ours to judge */
-            /* a domain of ours the store does not know: a leftover of a
-             * deleted VM; remove it (the command carries only the id) */
+            if (elsewhere) {
+                /* the store places it on another host.  Not ours to judge
+                 * (hosts that share one libvirt see each other's domains),
+                 * unless the VM was evacuated from this host: this is the
+                 * copy it left, and the VM runs on its new host */
+                g_autofree char *from = nc_store_vm_evacuated_from(c->store, vm_id, err);
+                if (!from && err && *err)
+                    return -1;
+                if (g_strcmp0(from, id) != 0)
+                    continue;
+                nc_log_info("host %s runs domain %s, a copy left when VM %s was evacuated "
+                            "from it; removing it", name, vm_id, elsewhere->spec->name);
+            } else {
+                nc_log_info("host %s runs domain %s that no VM owns; removing it", name, vm_id);
+            }
+            /* a domain of ours the store does not know here: a leftover of a
+             * deleted or evacuated VM; remove it (the command carries only
+             * the id) */
             g_autoptr(NcVmSpec) ghost = nc_vm_spec_new();
             ghost->id = g_strdup(vm_id);
             ghost->name = g_strdup("orphan");
             g_autoptr(json_t) cmd = nc__vm_command("vm.delete", NULL, ghost, NULL, NULL);
             g_autofree char *topic = nc_bus_host_topic(id);
             g_autofree char *body = nc_json_dumps(cmd);
-            nc_log_info("host %s runs domain %s that no VM owns; removing it", name, vm_id);
             if (nc_outbox_put(c->store, topic, body, err) < 0)
                 return -1;
             continue;

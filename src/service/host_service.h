@@ -16,3 +16,13 @@ json_t *nc_host_service_update(NcCentral *c, const NcCaller *caller, const char 
  * for good: what it holds is settled first (its VMs are lost). */
 json_t *nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key,
                                bool force, GError **err);
+
+/* POST /v1/hosts/{id}/evacuate (admin): makes the VMs of a host that is
+ * down again on other hosts, from their images (their disks stay with the
+ * host).  Its operations in flight are settled first, and it is disabled
+ * ("evacuated") unless it was already.  A VM that cannot move (a volume
+ * attached, launched from a snapshot, its image gone, no room) stays, and
+ * the answer says why: {"id", "name", "operations": [...], "left": [{"id",
+ * "name", "reason"}]}.  NC_ERR_CONFLICT while the host is up. */
+json_t *nc_host_service_evacuate(NcCentral *c, const NcCaller *caller, const char *key,
+                                 GError **err);

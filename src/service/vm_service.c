@@ -1035,6 +1035,94 @@ nc__vm_forget(NcCentral *c, const char *vm_id, GError **err)
 }
 
 int
+nc__vm_evacuate(NcCentral *c, NcVm *vm, const NcHost *from, json_t **ret_op, char **ret_why,
+                GError **err)
+{
+    const NcVmSpec *s = vm->spec;
+    GError *local = NULL;
+    if (s->snapshot || s->base_file) {
+        *ret_why = g_strdup("it was launched from a snapshot, which is kept on that host");
+        return 0;
+    }
+    g_autoptr(GPtrArray) vols = nc_store_volume_list(c->store, NULL, s->id, err);
+    if (!vols)
+        return -1;
+    if (vols->len > 0) {
+        *ret_why = g_strdup_printf("it has %u volume%s attached, kept on that host", vols->len,
+                                   vols->len == 1 ? "" : "s");
+        return 0;
+    }
+    g_autoptr(NcImage) img = nc_vm_image_lookup(c, s->project, s->image, &local);
+    if (!img) {
+        if (nc_error_code(local) != NC_ERR_UNPROCESSABLE) {
+            g_propagate_error(err, local);
+            return -1;
+        }
+        *ret_why = g_strdup_printf("its image is gone (%s)", local->message);
+        g_clear_error(&local);
+        return 0;
+    }
+    g_autoptr(GHashTable) ex = nc_vm_excluded_hosts(c, vm, img, err);
+    if (!ex)
+        return -1;
+    g_hash_table_add(ex, g_strdup(from->id));
+
+    /* placed as a new VM is; on failure it stays as it was */
+    g_autofree char *was_host = g_steal_pointer(&vm->host);
+    g_autofree char *was_host_name = g_steal_pointer(&vm->host_name);
+    g_autofree char *was_placement = g_steal_pointer(&vm->placement);
+    if (nc_vm_place(c, vm, ex, &local) < 0) {
+        vm->host = g_steal_pointer(&was_host);
+        vm->host_name = g_steal_pointer(&was_host_name);
+        vm->placement = g_steal_pointer(&was_placement);
+        if (nc_error_code(local) != NC_ERR_NO_CAPACITY) {
+            g_propagate_error(err, local);
+            return -1;
+        }
+        *ret_why = g_strdup(local->message);
+        g_clear_error(&local);
+        return 0;
+    }
+    g_autofree char *why = g_steal_pointer(&vm->placement);
+    vm->placement = g_strdup_printf("evacuated from host '%s'; now on %s", from->name, why);
+
+    /* its new command: the VM's own spec, from its image, started if it
+     * was meant to run */
+    g_autoptr(json_t) spec_json = nc_vm_spec_to_json(s);
+    NcVmSpec *copy = nc_vm_spec_from_json(spec_json, err);
+    if (!copy) {
+        nc__central_touch_host(c, vm->host);   /* the caller's rollback undoes the claim */
+        return -1;
+    }
+    g_autoptr(NcVmDraft) draft = nc_vm_draft_new(copy);
+    nc_vm_draft_write(draft, img, NULL, g_strcmp0(vm->desired, "running") == 0);
+    g_autoptr(NcOperation) op = nc__op_new(s->project, "vm.evacuate", "vm", s->id, s->name,
+                                           vm->host);
+    g_free(op->id);
+    op->id = g_strdup(draft->op_id);
+
+    vm->state = NC_VM_SCHEDULED;
+    g_clear_pointer(&vm->error, g_free);
+    json_decref(vm->addresses);
+    vm->addresses = json_array();
+    g_free(vm->op);
+    vm->op = g_strdup(op->id);
+    nc__central_touch_host(c, from->id);
+    if (nc_store_host_release(c->store, from->id, s->vcpus, s->memory_mib, s->disk_gib,
+                              err) < 0 ||
+        nc_store_port_delete_vm(c->store, s->id, err) < 0 ||
+        nc_store_vm_update(c->store, vm, err) < 0 ||
+        nc_store_vm_set_evacuated_from(c->store, s->id, from->id, err) < 0 ||
+        nc__op_submit_text(c, op, vm->host, draft->command, ret_op, err) < 0 ||
+        nc_vm_event(c, vm, "vm.evacuated", err) < 0) {
+        nc__central_touch_host(c, vm->host);   /* the caller's rollback undoes the claim */
+        g_clear_pointer(ret_op, json_decref);
+        return -1;
+    }
+    return 1;
+}
+
+int
 nc__vm_apply_started(NcCentral *c, json_t *msg, GError **err)
 {
     const char *op_id = nc_json_str(msg, "op");
@@ -1052,7 +1140,7 @@ nc__vm_apply_started(NcCentral *c, json_t *msg, GError **err)
     if (nc__central_event(c, op->project, "operation", "operation", op->id,
                           nc_op_to_api_json(op), err) < 0)
         return -1;
-    if (g_strcmp0(op->kind, "vm.create") != 0)
+    if (g_strcmp0(op->kind, "vm.create") != 0 && g_strcmp0(op->kind, "vm.evacuate") != 0)
         return 0;
     g_autoptr(NcVmStatus) vm = nc_store_vm_status_get(c->store, op->target_id, &local);
     if (!vm) {

@@ -197,6 +197,11 @@ static const char *const nc_schema_versions[] = {
      * its VMs and the room reservations hold on it, and takes no new ones */
     "ALTER TABLE hosts ADD COLUMN disabled BIGINT NOT NULL DEFAULT 0;"
     "ALTER TABLE hosts ADD COLUMN disabled_reason TEXT;",
+
+    /* 9: a VM evacuated from a dead host is made again elsewhere; the host
+     * it left is kept, so that the copy left there is removed if that host
+     * comes back (and a copy on any other host is not) */
+    "ALTER TABLE vms ADD COLUMN evacuated_from TEXT;",
 };
 
 const NcSchema nc_schema_central = {

@@ -282,6 +282,28 @@ nc_store_vm_update(NcStore *st, NcVm *vm, GError **err)
     return nc_store_found(n, err, "no VM '%s'", s->id);
 }
 
+int
+nc_store_vm_set_evacuated_from(NcStore *st, const char *id, const char *host_id, GError **err)
+{
+    int64_t n = nc_store_exec(st, err, "UPDATE vms SET evacuated_from = $2 WHERE id = $1",
+                              NC_TEXT(id), NC_TEXT(host_id), NC_END);
+    return nc_store_found(n, err, "no VM '%s'", id);
+}
+
+char *
+nc_store_vm_evacuated_from(NcStore *st, const char *id, GError **err)
+{
+    g_autoptr(NcRows) r = nc_store_query(st, err, "SELECT evacuated_from FROM vms WHERE id = $1",
+                                         NC_TEXT(id), NC_END);
+    if (!r)
+        return NULL;
+    GError *local = NULL;
+    char *out = nc_rows_next(r, &local) ? nc_rows_dup(r, 0) : NULL;
+    if (local)
+        g_propagate_error(err, local);
+    return out;
+}
+
 void
 nc_vm_status_free(NcVmStatus *s)
 {

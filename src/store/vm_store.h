@@ -82,6 +82,15 @@ int nc_store_vm_update(NcStore *st, NcVm *vm, GError **err);
 
 int nc_store_vm_delete(NcStore *st, const char *id, GError **err);
 
+/* Records that VM @id was evacuated from host @host_id (its copy there, if
+ * the host comes back, is to be removed).  Returns: 0 or -1. */
+int nc_store_vm_set_evacuated_from(NcStore *st, const char *id, const char *host_id,
+                                   GError **err);
+
+/* Returns: (transfer full) (nullable): the host VM @id was last evacuated
+ * from; NULL (err unset) when it never was or there is no such VM. */
+char *nc_store_vm_evacuated_from(NcStore *st, const char *id, GError **err);
+
 /* Returns: the number of VMs of @project, or -1. */
 int64_t nc_store_vm_count(NcStore *st, const char *project, GError **err);
 

@@ -4,6 +4,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import threading
 import time
 
@@ -308,6 +309,96 @@ def test_a_host_gone_for_good_is_given_up():
         status, op = create(c, "after")
         assert status == 202 and c.wait_op(op)["status"] == "succeeded", op
         assert c.vm(op["target"]["id"])["host"] == "b-0000"
+    finally:
+        a.stop()
+        b.stop()
+        c.destroy()
+
+
+def worker_domains(worker, host):
+    """{vm id: state} of one simulated host of @worker, as it lists them."""
+    try:
+        with open(os.path.join(worker.state, "sim", host + ".domains.json")) as f:
+            return {d["id"]: d["state"] for d in json.load(f)}
+    except (OSError, ValueError):
+        return {}
+
+
+def test_a_dead_host_is_evacuated():
+    """POST /v1/hosts/{id}/evacuate for a host that stopped answering: its
+    VMs are made again on other hosts from their images, each in the state
+    it was meant to have; one that fits nowhere stays.  When the host
+    answers again, the copies it still runs of the VMs that left are
+    removed, and the VMs run once, on their new host."""
+    c = Cloud("sched-evac", command="serve").start(extra=("--host-timeout", "3"))
+    a = SimWorker(c, 1, name="a").start()
+    b = SimWorker(c, 1, name="b").start()
+    try:
+        wait_for("two hosts", lambda: len(c.get("/v1/hosts")["hosts"]) == 2, timeout=60)
+        ids = {}
+        for name, extra in (("runner", {}), ("sleeper", {}), ("doomed", {}),
+                            ("g1", {"anti_affinity": "g"})):
+            status, op = create(c, name, host="a-0000", **extra)
+            assert status == 202 and c.wait_op(op)["status"] == "succeeded", op
+            ids[name] = op["target"]["id"]
+        status, op = create(c, "g2", host="b-0000", anti_affinity="g")
+        assert status == 202 and c.wait_op(op)["status"] == "succeeded", op
+        c.action(ids["sleeper"], "stop")
+        wait_for("a's domains", lambda: worker_domains(a, "a-0000") == {
+            ids["runner"]: "running", ids["sleeper"]: "stopped", ids["doomed"]: "running",
+            ids["g1"]: "running"}, 30)
+
+        # the host stops answering, its domains still there (a hung host)
+        os.kill(a.proc.pid, signal.SIGSTOP)
+        try:
+            wait_for("host a down", lambda: c.get("/v1/hosts/a-0000")["state"] == "down", 30)
+            assert c.vm(ids["runner"])["state"] == "unknown"
+            # a delete waits for the host, as every operation does
+            waiting = c.call("DELETE", f"/v1/vms/{ids['doomed']}")
+
+            status, body = c.request("POST", "/v1/hosts/b-0000/evacuate")
+            assert status == 409 and "is up" in body["error"]["message"], body
+            p = c.call("POST", "/v1/projects", {"name": "evac-tenant"}, expect=(201,))
+            status, body = c.request("POST", "/v1/hosts/a-0000/evacuate", token=p["token"])
+            assert status == 403, body
+            assert c.request("POST", "/v1/hosts/no-such-host/evacuate")[0] == 404
+
+            r = c.cli("host", "evacuate", "a-0000")
+            assert "host a-0000 evacuated and disabled: 2 VMs moving, 1 left" in r.stdout, r.stdout
+            assert "g1  left: no host can take this VM" in r.stdout, r.stdout
+            ops = [o for o in c.get("/v1/operations?limit=100")["operations"]
+                   if o["kind"] == "vm.evacuate"]
+            assert sorted(o["target"]["name"] for o in ops) == ["runner", "sleeper"]
+            for o in ops:
+                assert c.wait_op(o)["status"] == "succeeded", o
+            # settled first: the VM went with the host
+            assert c.get(f"/v1/operations/{waiting['id']}")["status"] == "succeeded"
+            assert c.request("GET", f"/v1/vms/{ids['doomed']}")[0] == 404
+            for name, want in (("runner", "running"), ("sleeper", "stopped")):
+                vm = c.vm(ids[name])
+                assert vm["host"] == "b-0000" and vm["state"] == want, vm
+                assert vm["placement"].startswith("evacuated from host 'a-0000'; now on"), vm
+            wait_for("the VMs on b", lambda: {
+                k: v for k, v in worker_domains(b, "b-0000").items() if k != ids["g1"]
+            } == {ids["runner"]: "running", ids["sleeper"]: "stopped",
+                  c.vm("g2")["id"]: "running"}, 30)
+            assert c.vm(ids["g1"])["host"] == "a-0000"
+            h = c.get("/v1/hosts/a-0000")
+            assert h["enabled"] is False and h["disabled_reason"] == "evacuated", h
+            assert h["allocated"]["vcpus"] == 1, h
+        finally:
+            os.kill(a.proc.pid, signal.SIGCONT)
+
+        # back: the copies of the VMs that left or were deleted are
+        # removed, the one that stayed runs
+        wait_for("host a up", lambda: c.get("/v1/hosts/a-0000")["state"] == "up", 30)
+        wait_for("a keeps g1 alone", lambda: worker_domains(a, "a-0000") == {
+            ids["g1"]: "running"}, 30)
+        wait_for("g1 running", lambda: c.vm(ids["g1"])["state"] == "running", 30)
+        assert worker_domains(b, "b-0000")[ids["runner"]] == "running"
+        assert c.vm(ids["runner"])["state"] == "running"
+        # a host that comes back is not ours to judge for VMs it never had
+        assert c.vm("g2")["state"] == "running"
     finally:
         a.stop()
         b.stop()

@@ -519,6 +519,19 @@ test_claim_race(Fixture *f, gconstpointer data)
     g_autoptr(NcHost) h3 = nc_store_host_get(f->st, "h1", NULL);
     g_assert_cmpint(h3->alloc_vcpus, ==, 1);
     g_assert_cmpint(h3->alloc_memory_mib, ==, 256);
+
+    /* an evacuation remembers the host the VM left */
+    g_autoptr(GError) err = NULL;
+    g_assert_null(nc_store_vm_evacuated_from(f->st, vm->spec->id, &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(nc_store_vm_set_evacuated_from(f->st, vm->spec->id, "h1", NULL), ==, 0);
+    g_autofree char *from = nc_store_vm_evacuated_from(f->st, vm->spec->id, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(from, ==, "h1");
+    g_assert_null(nc_store_vm_evacuated_from(f->st, "no-such-vm", &err));
+    g_assert_no_error(err);
+    g_assert_cmpint(nc_store_vm_set_evacuated_from(f->st, "no-such-vm", "h1", &err), ==, -1);
+    g_assert_cmpint(nc_error_code(err), ==, NC_ERR_NOT_FOUND);
 }
 
 static gpointer
