@@ -179,6 +179,11 @@ nc_host_evacuate(NcCli *cli, int argc, char **argv)
                nc_json_str(json_object_get(x, "target"), "name"), nc_json_str(x, "id"));
     json_array_foreach(left, i, x)
         printf("  %s  left: %s\n", nc_json_str(x, "name"), nc_json_str(x, "reason"));
+    json_array_foreach(json_object_get(h, "reservations"), i, x)
+        printf("  reservation %s  moved to host %s\n", nc_json_str(x, "name"),
+               nc_json_str(x, "host"));
+    json_array_foreach(json_object_get(h, "reservations_left"), i, x)
+        printf("  reservation %s  left: %s\n", nc_json_str(x, "name"), nc_json_str(x, "reason"));
     return 0;
 }
 

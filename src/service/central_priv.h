@@ -162,6 +162,12 @@ void nc__port_release_vm(NcCentral *c, const char *vm_id);
 int nc__reservation_tick(NcCentral *c, GError **err);
 /* Fails the scheduled and active reservations on @host_id (a host given
  * up), saying @why. */
+/* For an evacuation of @from: its scheduled reservations go to other hosts
+ * that hold their windows ({"id", "name", "host"} appended to @moved), or
+ * stay, with the reason ({"id", "name", "reason"} to @left); an active
+ * one follows its VM, if the VM moved.  Returns: 0 or -1. */
+int nc__reservation_move_off_host(NcCentral *c, const NcHost *from, json_t *moved, json_t *left,
+                                  GError **err);
 int nc__reservation_fail_on_host(NcCentral *c, const char *host_id, const char *why,
                                  GError **err);
 

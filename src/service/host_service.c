@@ -289,6 +289,10 @@ nc_host_service_evacuate(NcCentral *c, const NcCaller *caller, const char *key, 
             json_array_append_new(stayed, json_pack("{s:s, s:s, s:s}", "id", vm->spec->id,
                                                     "name", vm->spec->name, "reason", why));
     }
+    g_autoptr(json_t) res_moved = json_array();
+    g_autoptr(json_t) res_stayed = json_array();
+    if (nc__reservation_move_off_host(c, h, res_moved, res_stayed, err) < 0)
+        return NULL;
     if (nc__central_event(c, NULL, "host.evacuated", "host", h->id,
                           json_pack("{s:s, s:I, s:I}", "name", h->name,
                                     "vms_moved", (json_int_t)json_array_size(moved),
@@ -298,8 +302,9 @@ nc_host_service_evacuate(NcCentral *c, const NcCaller *caller, const char *key, 
     nc__central_touch_host(c, h->id);
     nc__central_sync_hosts(c);
     nc__central_notify(c);
-    return json_pack("{s:s, s:s, s:O, s:O}", "id", h->id, "name", h->name, "operations", moved,
-                     "left", stayed);
+    return json_pack("{s:s, s:s, s:O, s:O, s:O, s:O}", "id", h->id, "name", h->name,
+                     "operations", moved, "left", stayed, "reservations", res_moved,
+                     "reservations_left", res_stayed);
 }
 
 char *

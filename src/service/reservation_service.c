@@ -81,6 +81,59 @@ nc__vm_fits_ahead(NcCentral *c, const char *host_id, const NcVmSpec *spec, GErro
 
 /* ---- the API ---- */
 
+/* Gives @r (no host yet) the first host of @hosts, in the policy's order
+ * as if it were now, whose timeline holds its window.
+ * Returns: 1 (r->host set), 0 when none has room (NC_ERR_NO_CAPACITY set,
+ * naming the nearest), or -1. */
+static int
+nc_reservation_pick_host(NcCentral *c, NcReservation *r, GPtrArray *hosts, int64_t now,
+                         GError **err)
+{
+    NcSchedRequest sreq = { r->spec->vcpus, r->spec->memory_mib, r->spec->disk_gib };
+    /* order by the policy as if it were now, then take the first host whose
+     * timeline holds the window */
+    g_auto(NcSchedResult) ranked = { 0 };
+    NcSchedRequest nothing = { 0, 0, 0 };
+    nc_sched_rank(hosts, &nothing, c->cfg.policy, &ranked);
+    NcSchedInterval want = { r->start_at, nc_reservation_capacity_end(r), sreq.vcpus,
+                             sreq.memory_mib, sreq.disk_gib };
+    int64_t first_clash = 0;
+    const char *clash_host = NULL;
+    for (guint i = 0; i < ranked.candidates->len && !r->host; i++) {
+        NcHost *h = g_ptr_array_index(ranked.candidates, i);
+        g_autoptr(GArray) expiring = g_array_new(FALSE, FALSE, sizeof(NcSchedInterval));
+        g_autoptr(GArray) reserved = g_array_new(FALSE, FALSE, sizeof(NcSchedInterval));
+        NcSchedSlot slot;
+        if (nc_host_timeline(c, h, NULL, &slot, expiring, reserved, err) < 0)
+            return -1;
+        int64_t when = 0;
+        if (nc_sched_timeline_fits(now, &slot, (NcSchedInterval *)expiring->data, expiring->len,
+                                   (NcSchedInterval *)reserved->data, reserved->len, &want,
+                                   &when)) {
+            r->host = g_strdup(h->id);
+            r->host_name = g_strdup(h->name);
+        } else if (!clash_host || when < first_clash) {
+            first_clash = when;
+            clash_host = h->name;
+        }
+    }
+    if (!r->host && ranked.candidates->len == 0) {
+        nc_error_set(err, NC_ERR_NO_CAPACITY, "no host can hold the reservation: %s",
+                     ranked.nearest_miss);
+        return 0;
+    }
+    if (!r->host) {
+        g_autofree char *at = clash_host ? nc_time_format(first_clash) : NULL;
+        nc_error_set(err, NC_ERR_NO_CAPACITY,
+                     "no host has room for %d vCPUs and %" G_GINT64_FORMAT " MiB for the whole "
+                     "window%s%s%s%s", r->spec->vcpus, r->spec->memory_mib,
+                     clash_host ? ": the nearest, host '" : "", clash_host ? clash_host : "",
+                     clash_host ? "', is full at " : "", at ? at : "");
+        return 0;
+    }
+    return 1;
+}
+
 json_t *
 nc_reservation_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GError **err)
 {
@@ -126,48 +179,8 @@ nc_reservation_service_create(NcCentral *c, const NcCaller *caller, json_t *req,
         if (!hosts)
             return NULL;
     }
-    NcSchedRequest sreq = { r->spec->vcpus, r->spec->memory_mib, r->spec->disk_gib };
-    /* order by the policy as if it were now, then take the first host whose
-     * timeline holds the window */
-    g_auto(NcSchedResult) ranked = { 0 };
-    NcSchedRequest nothing = { 0, 0, 0 };
-    nc_sched_rank(hosts, &nothing, c->cfg.policy, &ranked);
-    NcSchedInterval want = { r->start_at, nc_reservation_capacity_end(r), sreq.vcpus,
-                             sreq.memory_mib, sreq.disk_gib };
-    int64_t first_clash = 0;
-    const char *clash_host = NULL;
-    for (guint i = 0; i < ranked.candidates->len && !r->host; i++) {
-        NcHost *h = g_ptr_array_index(ranked.candidates, i);
-        g_autoptr(GArray) expiring = g_array_new(FALSE, FALSE, sizeof(NcSchedInterval));
-        g_autoptr(GArray) reserved = g_array_new(FALSE, FALSE, sizeof(NcSchedInterval));
-        NcSchedSlot slot;
-        if (nc_host_timeline(c, h, NULL, &slot, expiring, reserved, err) < 0)
-            return NULL;
-        int64_t when = 0;
-        if (nc_sched_timeline_fits(now, &slot, (NcSchedInterval *)expiring->data, expiring->len,
-                                   (NcSchedInterval *)reserved->data, reserved->len, &want,
-                                   &when)) {
-            r->host = g_strdup(h->id);
-            r->host_name = g_strdup(h->name);
-        } else if (!clash_host || when < first_clash) {
-            first_clash = when;
-            clash_host = h->name;
-        }
-    }
-    if (!r->host && ranked.candidates->len == 0) {
-        nc_error_set(err, NC_ERR_NO_CAPACITY, "no host can hold the reservation: %s",
-                     ranked.nearest_miss);
+    if (nc_reservation_pick_host(c, r, hosts, now, err) <= 0)
         return NULL;
-    }
-    if (!r->host) {
-        g_autofree char *at = clash_host ? nc_time_format(first_clash) : NULL;
-        nc_error_set(err, NC_ERR_NO_CAPACITY,
-                     "no host has room for %d vCPUs and %" G_GINT64_FORMAT " MiB for the whole "
-                     "window%s%s%s%s", r->spec->vcpus, r->spec->memory_mib,
-                     clash_host ? ": the nearest, host '" : "", clash_host ? clash_host : "",
-                     clash_host ? "', is full at " : "", at ? at : "");
-        return NULL;
-    }
     g_autoptr(json_t) out = nc_reservation_to_api_json(r);
     if (nc_store_reservation_insert(c->store, r, err) < 0 ||
         nc__central_event(c, r->project, "reservation.created", "reservation", r->id,
@@ -316,6 +329,62 @@ nc__reservation_fail_on_host(NcCentral *c, const char *host_id, const char *why,
         g_clear_pointer(&r->vm, g_free);
         if (nc_store_reservation_update(c->store, r, err) < 0 ||
             nc__central_event(c, r->project, "reservation.state", "reservation", r->id,
+                              nc_reservation_to_api_json(r), err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+nc__reservation_move_off_host(NcCentral *c, const NcHost *from, json_t *moved, json_t *left,
+                              GError **err)
+{
+    g_autoptr(GPtrArray) all = nc_store_reservation_list(c->store, NULL, err);
+    if (!all)
+        return -1;
+    g_autoptr(GPtrArray) hosts = nc_store_host_list(c->store, err);
+    if (!hosts)
+        return -1;
+    for (guint i = hosts->len; i-- > 0;) {
+        if (g_strcmp0(((NcHost *)g_ptr_array_index(hosts, i))->id, from->id) == 0)
+            g_ptr_array_remove_index(hosts, i);
+    }
+    int64_t now = nc_now_ms();
+    for (guint i = 0; i < all->len; i++) {
+        NcReservation *r = g_ptr_array_index(all, i);
+        if (g_strcmp0(r->host, from->id) != 0)
+            continue;
+        GError *local = NULL;
+        if (g_strcmp0(r->state, "active") == 0 && r->vm) {
+            /* its room is its VM's: it goes where the VM went */
+            g_autoptr(NcVm) vm = nc_store_vm_get(c->store, NULL, r->vm, &local);
+            g_clear_error(&local);
+            if (!vm || !vm->host || strcmp(vm->host, from->id) == 0)
+                continue;
+            g_free(r->host);
+            r->host = g_strdup(vm->host);
+        } else if (g_strcmp0(r->state, "scheduled") == 0) {
+            g_autofree char *was = g_steal_pointer(&r->host);
+            g_autofree char *was_name = g_steal_pointer(&r->host_name);
+            int rc = nc_reservation_pick_host(c, r, hosts, now, &local);
+            if (rc < 0) {
+                g_propagate_error(err, local);
+                return -1;
+            }
+            if (rc == 0) {
+                json_array_append_new(left, json_pack("{s:s, s:s, s:s}", "id", r->id,
+                                                      "name", r->name, "reason",
+                                                      local->message));
+                g_clear_error(&local);
+                continue;
+            }
+            json_array_append_new(moved, json_pack("{s:s, s:s, s:s}", "id", r->id, "name",
+                                                   r->name, "host", r->host_name));
+        } else {
+            continue;
+        }
+        if (nc_store_reservation_update(c->store, r, err) < 0 ||
+            nc__central_event(c, r->project, "reservation.updated", "reservation", r->id,
                               nc_reservation_to_api_json(r), err) < 0)
             return -1;
     }

@@ -344,6 +344,11 @@ def test_a_dead_host_is_evacuated():
         status, op = create(c, "g2", host="b-0000", anti_affinity="g")
         assert status == 202 and c.wait_op(op)["status"] == "succeeded", op
         c.action(ids["sleeper"], "stop")
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 86400))
+        end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 90000))
+        res = c.call("POST", "/v1/reservations", {
+            "name": "tomorrow", "image": "test", "memory_mib": 64, "max_memory_mib": 64,
+            "max_vcpus": 1, "start_at": start, "end_at": end, "host": "a-0000"}, expect=(201,))
         wait_for("a's domains", lambda: worker_domains(a, "a-0000") == {
             ids["runner"]: "running", ids["sleeper"]: "stopped", ids["doomed"]: "running",
             ids["g1"]: "running"}, 30)
@@ -366,6 +371,8 @@ def test_a_dead_host_is_evacuated():
             r = c.cli("host", "evacuate", "a-0000")
             assert "host a-0000 evacuated and disabled: 2 VMs moving, 1 left" in r.stdout, r.stdout
             assert "g1  left: no host can take this VM" in r.stdout, r.stdout
+            assert "reservation tomorrow  moved to host b-0000" in r.stdout, r.stdout
+            assert c.get(f"/v1/reservations/{res['id']}")["host"] == "b-0000"
             ops = [o for o in c.get("/v1/operations?limit=100")["operations"]
                    if o["kind"] == "vm.evacuate"]
             assert sorted(o["target"]["name"] for o in ops) == ["runner", "sleeper"]
