@@ -179,6 +179,20 @@ nc_host_give_up(NcCentral *c, const NcHost *h, int64_t *ret_vms, GError **err)
     return nc__reservation_fail_on_host(c, h->id, why, err);
 }
 
+/* Host @key, read in the caller's transaction, if it is down; while it is
+ * up, NC_ERR_CONFLICT: "host 'NAME' is up; @why_not_up". */
+static NcHost *
+nc_host_get_down(NcCentral *c, const char *key, const char *why_not_up, GError **err)
+{
+    NcHost *h = nc_store_host_get(c->store, key, err);
+    if (h && g_strcmp0(h->state, "up") == 0) {
+        nc_error_set(err, NC_ERR_CONFLICT, "host '%s' is up; %s", h->name, why_not_up);
+        nc_host_free(h);
+        return NULL;
+    }
+    return h;
+}
+
 json_t *
 nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, bool force,
                        GError **err)
@@ -190,15 +204,11 @@ nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, bo
     g_auto(NcStoreTxn) txn = { 0 };
     if (nc_store_txn_begin(&txn, c->store, err) < 0)
         return NULL;
-    g_autoptr(NcHost) h = nc_store_host_get(c->store, key, err);
+    /* up, its next heartbeat would register it again */
+    g_autoptr(NcHost) h = nc_host_get_down(c, key, "stop its worker first (to keep it from new "
+                                           "VMs meanwhile, disable it)", err);
     if (!h)
         return NULL;
-    if (g_strcmp0(h->state, "up") == 0) {
-        /* its next heartbeat would register it again */
-        nc_error_set(err, NC_ERR_CONFLICT, "host '%s' is up; stop its worker first (to keep "
-                     "it from new VMs meanwhile, disable it)", h->name);
-        return NULL;
-    }
     NcHostHoldings held;
     int64_t lost = 0;
     if (force && nc_host_give_up(c, h, &lost, err) < 0)
@@ -252,15 +262,10 @@ nc_host_service_evacuate(NcCentral *c, const NcCaller *caller, const char *key, 
     g_auto(NcStoreTxn) txn = { 0 };
     if (nc_store_txn_begin(&txn, c->store, err) < 0)
         return NULL;
-    g_autoptr(NcHost) h = nc_store_host_get(c->store, key, err);
+    g_autoptr(NcHost) h = nc_host_get_down(c, key, "only a host that is down can be evacuated "
+                                           "(its VMs would otherwise run twice)", err);
     if (!h)
         return NULL;
-    if (g_strcmp0(h->state, "up") == 0) {
-        /* its VMs run there: two copies of each would run */
-        nc_error_set(err, NC_ERR_CONFLICT, "host '%s' is up; only a host that is down can be "
-                     "evacuated (its VMs would otherwise run twice)", h->name);
-        return NULL;
-    }
     /* its operations are settled, so the commands still waiting for it are
      * moot (those a hung host took already settle nothing when it wakes:
      * their operations are final, and what they made there is removed) */
