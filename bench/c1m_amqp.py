@@ -13,7 +13,11 @@ separate `nestcloud worker --bus amqp:// --sim-hosts N` processes.
     default bin-packing); C1M_IDLE=S first measures for S seconds the CPU
     the processes use with every host up and no work (default 0: skip);
     C1M_TICK_MS, the broker's quorum_tick_interval (default 60000);
-    C1M_LOG=PATH keeps a copy of the central node's log)
+    C1M_LOG=PATH keeps a copy of the central node's log;
+    C1M_ALT_BIN=PATH runs the odd worker processes with another build's
+    nestcloud program, and reports the CPU of the even and the odd ones
+    apart: two builds side by side, under the same machine and the same
+    load; run it again with the builds swapped)
 
 Also measured, just before and just after the run: libvirt's test driver
 alone creating 1,000 domains (bench_sim_launch), in microseconds of CPU
@@ -66,6 +70,9 @@ def cpu_seconds(cloud, workers, broker):
     """utime+stime so far of the central node, the workers and the broker."""
     out = {"serve": _proc_cpu(cloud.proc.pid),
            "workers": sum(_proc_cpu(w.proc.pid) for w in workers)}
+    if os.environ.get("C1M_ALT_BIN"):
+        out["workers_even"] = sum(_proc_cpu(w.proc.pid) for w in workers[0::2])
+        out["workers_odd_alt"] = sum(_proc_cpu(w.proc.pid) for w in workers[1::2])
     r = subprocess.run(["pgrep", "-f", f"beam.smp.*{broker.dir}"], capture_output=True, text=True)
     out["rabbitmq"] = sum(_proc_cpu(int(p)) for p in r.stdout.split())
     return out
@@ -127,9 +134,11 @@ def main():
         for k in range(procs):
             count = hosts // procs + (1 if k < hosts % procs else 0)
             # the default 5 s heartbeat: 1,000 hosts send 200 a second
-            workers.append(Worker(cloud, broker.url(), f"c{k}", sim_hosts=count,
-                                  sim_vcpus=sim_vcpus, sim_memory=sim_memory,
-                                  heartbeat_ms=5000).start())
+            w = Worker(cloud, broker.url(), f"c{k}", sim_hosts=count, sim_vcpus=sim_vcpus,
+                       sim_memory=sim_memory, heartbeat_ms=5000)
+            if os.environ.get("C1M_ALT_BIN") and k % 2 == 1:
+                w.args[0] = os.environ["C1M_ALT_BIN"]
+            workers.append(w.start())
         wait_for(f"{hosts} hosts up", lambda: cloud.get("/v1/status")["hosts"]["up"] >= hosts,
                  timeout=600, interval=1)
 
@@ -206,6 +215,7 @@ def main():
             "vms_per_request": per_request, "policy": policy,
             "quorum_tick_ms": int(tick_ms),
             "store": cloud.get("/v1/status")["store"],
+            "odd_workers_binary": os.environ.get("C1M_ALT_BIN"),
             "seconds_to_all_running": round(t_run, 2),
             "vms_per_second": round(n / t_run, 1),
             "intake_seconds_upper_bound": t_accept,
