@@ -363,6 +363,8 @@ nc__reservation_move_off_host(NcCentral *c, const NcHost *from, json_t *moved, j
                 continue;
             g_free(r->host);
             r->host = g_strdup(vm->host);
+            g_free(r->host_name);
+            r->host_name = g_strdup(vm->host_name);
         } else if (g_strcmp0(r->state, "scheduled") == 0) {
             g_autofree char *was = g_steal_pointer(&r->host);
             g_autofree char *was_name = g_steal_pointer(&r->host_name);
