@@ -8,6 +8,7 @@ $py launch.py "${LAUNCH_N:-20}"
 $py footprint.py "${FOOTPRINT_SECONDS:-60}"
 $py api.py "${API_SECONDS:-10}" "${API_CONNECTIONS:-32}"
 $py storage.py "${STORAGE_N:-5}"
+NESTCLOUD_BUILD="${NESTCLOUD_BUILD:-../build}" $py guest_boot.py "${BOOT_N:-5}"
 "${NESTCLOUD_BUILD:-../build}/bench/bench_sched" "${SCHED_HOSTS:-10000}" "${SCHED_VMS:-1000000}"
 "${NESTCLOUD_BUILD:-../build}/bench/bench_sim_launch" -n 2000 -r 5
 "${NESTCLOUD_BUILD:-../build}/bench/bench_json_dump" -n 100000 -r 7

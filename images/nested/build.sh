@@ -191,7 +191,7 @@ install -m 0755 "$NC_BIN" "$TREE/usr/local/bin/nestcloud"
 strip --strip-unneeded "$TREE/usr/local/bin/nestcloud" 2>/dev/null || true
 mkdir -p "$TREE/usr/local/share/nestcloud/images" "$TREE/etc/nestcloud" "$TREE/var/lib/nestcloud"
 install -d -m 0700 "$TREE/root/.ssh"
-for f in test.qcow2 test-vmlinuz test-initrd.img test.cmdline; do
+for f in test.qcow2 test-vmlinuz test-vmlinux test-initrd.img test.cmdline; do
 	install -m 0644 "$TEST_IMAGES/$f" "$TREE/usr/local/share/nestcloud/images/$f"
 done
 if [ -n "$EXTRA_IMAGE" ]; then

@@ -6,7 +6,9 @@
 # Produces in OUTDIR:
 #   test.qcow2       MBR disk (<= 256 MiB virtual): p1 FAT + SYSLINUX + kernel +
 #                    initrd (bootable, BIOS/SeaBIOS), p2 ext4 root (busybox)
-#   test-vmlinuz     the kernel, for direct kernel boot
+#   test-vmlinuz     the kernel as Debian ships it (bzImage, xz inside)
+#   test-vmlinux     the same kernel uncompressed (ELF, PVH entry point): what
+#                    nestcloud boots directly, ~5 s sooner under TCG
 #   test-initrd.img  the initrd, for direct kernel boot
 #   test.cmdline     the recommended kernel command line for direct boot
 # and keeps downloaded Debian packages in OUTDIR/cache (reused when present).
@@ -54,7 +56,7 @@ die() {
 
 export PATH="$PATH:/usr/sbin:/sbin"
 missing=
-for tool in apt-get apt-cache dpkg-deb depmod cpio gzip mkfs.ext4 debugfs mkfs.fat mcopy syslinux sfdisk qemu-img; do
+for tool in apt-get apt-cache dpkg-deb depmod cpio gzip mkfs.ext4 debugfs mkfs.fat mcopy syslinux sfdisk qemu-img xz readelf; do
 	command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -z "$missing" ] || die "missing tools:$missing (install the packages in $HERE/DEPENDS)"
@@ -225,6 +227,23 @@ echo "$KVER" >"$TREE/etc/nc/kernel-version"
 
 # --- Kernel and initrd ------------------------------------------------------------
 cp "$KX/boot/vmlinuz-$KVER" "$WORK/vmlinuz"
+
+# The ELF inside the bzImage.  QEMU boots it through its PVH entry point:
+# no real-mode setup and no decompression, which under TCG is about 5 s of
+# every boot.  The payload is xz (Debian's choice); xz stops at the end of
+# the stream and complains of what follows, hence the ignored status.
+extract_vmlinux() {
+	local off
+	for off in $(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$1" | cut -d: -f1); do
+		tail -c +$((off + 1)) "$1" | xz -dcq >"$2" 2>/dev/null || true
+		[ "$(head -c 4 "$2" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ] && return 0
+	done
+	return 1
+}
+extract_vmlinux "$WORK/vmlinuz" "$WORK/vmlinux" || die "no xz-compressed ELF in vmlinuz-$KVER"
+# QEMU loads an ELF kernel only through its PVH note (Xen note type 0x12)
+readelf -n "$WORK/vmlinux" | grep -q 'Unknown note type: (0x00000012)\|XEN_ELFNOTE_PHYS32_ENTRY' ||
+	die "vmlinuz-$KVER has no PVH entry point (CONFIG_PVH)"
 (cd "$TREE" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
 	gzip -n -6 >"$WORK/initrd.img"
 
@@ -273,9 +292,11 @@ qemu-img convert -f raw -O qcow2 "$WORK/disk.raw" "$WORK/test.qcow2"
 # --- Install the results ----------------------------------------------------------------
 mv -f "$WORK/test.qcow2" "$OUT/test.qcow2"
 mv -f "$WORK/vmlinuz" "$OUT/test-vmlinuz"
+mv -f "$WORK/vmlinux" "$OUT/test-vmlinux"
 mv -f "$WORK/initrd.img" "$OUT/test-initrd.img"
 echo "$CMDLINE" >"$OUT/test.cmdline"
 
 size() { du -k --apparent-size "$1" | cut -f1; }
 echo "test image: kernel $KVER, $OUT/test.qcow2 ($(size "$OUT/test.qcow2") KiB, ${DISK_MIB} MiB virtual)," \
-	"initrd $(size "$OUT/test-initrd.img") KiB, vmlinuz $(size "$OUT/test-vmlinuz") KiB, $(($(date +%s) - T0)) s"
+	"initrd $(size "$OUT/test-initrd.img") KiB, vmlinuz $(size "$OUT/test-vmlinuz") KiB," \
+	"vmlinux $(size "$OUT/test-vmlinux") KiB, $(($(date +%s) - T0)) s"
