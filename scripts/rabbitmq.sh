@@ -6,6 +6,9 @@
 #   scripts/rabbitmq.sh start DIR PORT   AMQP on 127.0.0.1:PORT; returns once
 #                                        the node answers the AMQP handshake
 #   scripts/rabbitmq.sh stop DIR PORT    stops the node and its epmd
+#   scripts/rabbitmq.sh kill DIR PORT    kills them (SIGKILL): for a node whose
+#                                        DIR is about to be removed, where an
+#                                        orderly stop only costs seconds
 #
 # Ports used: PORT (AMQP), PORT+1 (Erlang distribution), PORT+2 (epmd).
 # Everything the node writes lives in DIR (mnesia, logs, cookie, pid files),
@@ -23,7 +26,7 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 start|stop DIR PORT" >&2
+	echo "usage: $0 start|stop|kill DIR PORT" >&2
 	exit 2
 }
 [ $# -eq 3 ] || usage
@@ -166,8 +169,22 @@ stop() {
 	rm -f "$epmd_pid_file"
 }
 
+kill_node() {
+	local f pid
+	for f in "$RABBITMQ_PID_FILE" "$epmd_pid_file"; do
+		pid=$(live_pid "$f") || continue
+		kill -9 "$pid" 2>/dev/null || true
+		for _ in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	done
+	rm -f "$epmd_pid_file"
+}
+
 case "$action" in
 start) start ;;
 stop) stop ;;
+kill) kill_node ;;
 *) usage ;;
 esac
