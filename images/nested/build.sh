@@ -87,7 +87,8 @@ trap 'rm -rf "$WORK"' EXIT
 PACKAGES="linux-image-amd64 initramfs-tools kmod qemu-system-x86 qemu-utils
 libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients dnsmasq-base iproute2
 iptables busybox ca-certificates libglib2.0-0 libjansson4 libsqlite3-0
-libmicrohttpd12 libcurl4 libsodium23 libuuid1 librabbitmq4 libpq5"
+libmicrohttpd12 libcurl4 libsodium23 libuuid1 librabbitmq4 libpq5
+libjemalloc2"
 # bump RECIPE when step 1 below changes
 RECIPE=1
 KEY="$(echo "$SUITE $RECIPE $PACKAGES" | sha256sum | cut -c1-16)"
