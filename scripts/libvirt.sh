@@ -38,16 +38,28 @@ else
 	id libvirt-qemu >/dev/null 2>&1 ||
 		useradd -r -g kvm -G libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
 	mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt
-	pgrep -x virtlogd >/dev/null || virtlogd -d
+	# detached CMD...: runs CMD in the background with no descriptor of
+	# ours but stdio (to the log): a daemon that kept a pipe of its caller
+	# open would keep that caller's reader waiting for the end of it
+	detached() {
+		(
+			for fd in /proc/self/fd/*; do
+				fd=${fd##*/}
+				[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+			done
+			exec setsid "$@"
+		) </dev/null >>/var/log/libvirt/libvirtd.out 2>&1 &
+	}
+	pgrep -x virtlogd >/dev/null || detached virtlogd -d
 	# libvirtd daemonizes each QEMU, which then belongs to PID 1, and it
 	# waits for the QEMU to be reaped whenever it stops a domain.  A
 	# container's PID 1 may reap late: 1.4 s per stopped domain was seen
 	# here.  tini -s, a child subreaper above libvirtd, reaps them at once.
 	if ! pgrep -x libvirtd >/dev/null; then
 		if command -v tini >/dev/null; then
-			setsid tini -s -- libvirtd </dev/null >>/var/log/libvirt/libvirtd.out 2>&1 &
+			detached tini -s -- libvirtd
 		else
-			libvirtd -d
+			detached libvirtd -d
 		fi
 	fi
 fi
