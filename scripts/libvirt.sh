@@ -9,6 +9,19 @@ set -euo pipefail
 
 uri=qemu:///system
 
+# detached CMD...: starts CMD in a new session, in the background, with no
+# descriptor of ours but stdio (to libvirt's log): a daemon that kept a pipe
+# of its caller open would keep that caller's reader waiting for its end
+detached() {
+	(
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -le 2 ] || eval "exec $fd>&-" 2>/dev/null || true
+		done
+		exec setsid -f "$@"
+	) </dev/null >>/var/log/libvirt/libvirtd.out 2>&1
+}
+
 # /dev/kvm as udev leaves it on Debian (50-udev-default.rules: group kvm,
 # mode 0660).  Without udev it can be root's alone: QEMU, which runs as
 # libvirt-qemu, then cannot open it, while libvirt's capability probe finds
@@ -38,18 +51,6 @@ else
 	id libvirt-qemu >/dev/null 2>&1 ||
 		useradd -r -g kvm -G libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
 	mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt
-	# detached CMD...: runs CMD in the background with no descriptor of
-	# ours but stdio (to the log): a daemon that kept a pipe of its caller
-	# open would keep that caller's reader waiting for the end of it
-	detached() {
-		(
-			for fd in /proc/self/fd/*; do
-				fd=${fd##*/}
-				[ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-			done
-			exec setsid "$@"
-		) </dev/null >>/var/log/libvirt/libvirtd.out 2>&1 &
-	}
 	pgrep -x virtlogd >/dev/null || detached virtlogd -d
 	# libvirtd daemonizes each QEMU, which then belongs to PID 1, and it
 	# waits for the QEMU to be reaped whenever it stops a domain.  A
