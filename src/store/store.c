@@ -377,6 +377,29 @@ nc_store_data_version(NcStore *st)
     return v;
 }
 
+guint
+nc__sql_hash(gconstpointer sql)
+{
+    const char *s = sql;
+    size_t n = strlen(s);
+    uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ull;
+    uint64_t w = 0;
+    if (n < 8) {
+        memcpy(&w, s, n);
+        h ^= w;
+    } else {
+        /* words at 0, (n - 8) / 15, ..., n - 8: the first and the last
+         * bytes, and what lies between at even steps */
+        for (size_t k = 0; k < 16; k++) {
+            memcpy(&w, s + (n - 8) * k / 15, 8);
+            h = (h ^ w) * 0x100000001B3ull;
+            h ^= h >> 29;
+        }
+    }
+    h *= 0xBF58476D1CE4E5B9ull;
+    return (guint)(h ^ (h >> 32));
+}
+
 uint64_t
 nc_store_generation(NcStore *st)
 {

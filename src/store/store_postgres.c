@@ -215,7 +215,7 @@ nc_pg_open(NcStore *st, const char *target, GError **err)
 
     NcPostgres *pg = g_new0(NcPostgres, 1);
     pg->conn = conn;
-    pg->prepared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    pg->prepared = g_hash_table_new_full(nc__sql_hash, g_str_equal, g_free, g_free);
     st->impl = pg;
     return nc_pg_listen(pg, err);
 }

@@ -54,7 +54,7 @@ nc_sqlite_open(NcStore *st, const char *target, GError **err)
         return -1;
     }
     sqlite3_busy_timeout(s->db, 10000);
-    s->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+    s->cache = g_hash_table_new_full(nc__sql_hash, g_str_equal, g_free,
                                      nc_sqlite_stmt_finalize);
     st->impl = s;
     const char *pragmas =

@@ -15,6 +15,7 @@
 #include "store/op_store.h"
 #include "store/project_store.h"
 #include "store/store.h"
+#include "store/store_priv.h"
 #include "store/vm_store.h"
 #include "store/volume_store.h"
 #include "util/nc_error.h"
@@ -151,6 +152,47 @@ test_schema(Fixture *f, gconstpointer data)
     g_autoptr(GError) err = NULL;
     g_assert_null(nc_store_open("postgresqlx://nope", &err));
     g_assert_cmpint(nc_error_code(err), ==, NC_ERR_INVALID_ARGUMENT);
+}
+
+/* The statement caches hash a text by samples of it: two texts that
+ * differ only between the samples share a bucket, and each must still run
+ * as itself, again and again. */
+static void
+test_statement_cache(Fixture *f, gconstpointer data)
+{
+    enum { N = 200 };
+    /* a byte no sample reads: samples are 8 bytes at (N - 8) * k / 15 */
+    size_t gap = 0;
+    for (size_t p = 10; p < N - 20 && !gap; p++) {
+        bool seen = false;
+        for (size_t k = 0; k < 16; k++) {
+            size_t at = (N - 8) * k / 15;
+            seen |= p >= at && p < at + 8;
+        }
+        if (!seen)
+            gap = p;
+    }
+    g_assert_cmpuint(gap, >, 0);
+    char a[N + 1], b[N + 1];
+    memset(a, ' ', N);
+    memcpy(a, "SELECT", 6);
+    memcpy(a + N - 4, "AS v", 4);
+    a[N] = '\0';
+    memcpy(b, a, sizeof(a));
+    a[gap] = '1';
+    b[gap] = '2';
+    g_assert_cmpuint(nc__sql_hash(a), ==, nc__sql_hash(b));
+    g_assert_cmpuint(nc__sql_hash(a), !=, nc__sql_hash("SELECT 1 AS v"));
+    for (int round = 0; round < 3; round++) {
+        const char *texts[] = { a, b };
+        for (int i = 0; i < 2; i++) {
+            g_autoptr(GError) err = NULL;
+            g_autoptr(NcRows) r = nc_store_query(f->st, &err, texts[i], NC_END);
+            g_assert_no_error(err);
+            g_assert_cmpint(nc_rows_next(r, &err), ==, 1);
+            g_assert_cmpint(nc_rows_int(r, 0), ==, i + 1);
+        }
+    }
 }
 
 static void
@@ -1176,6 +1218,7 @@ main(int argc, char **argv)
     } while (0)
         ADD("schema", test_schema);
         ADD("transactions", test_transactions);
+        ADD("statement-cache", test_statement_cache);
         ADD("vms", test_vms);
         ADD("vm-expiry", test_vm_expiry);
         ADD("vm-count", test_vm_count);
