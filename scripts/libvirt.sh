@@ -35,14 +35,28 @@ if [ -c /dev/kvm ] && [ "$(id -u)" -eq 0 ] && [ -z "$(find /dev/kvm -perm -0060 
 	echo "libvirt: /dev/kvm set to group kvm, mode 0660, as udev would" >&2
 fi
 
+# libvirtd starts each QEMU with its console going through virtlogd, so a
+# libvirtd that answers is not enough: without systemd, virtlogd may have
+# gone on its own
+without_systemd() {
+	! { [ -d /run/systemd/system ] && command -v systemctl >/dev/null; }
+}
+virtlogd_up() {
+	pgrep -x virtlogd >/dev/null && [ -S /run/libvirt/virtlogd-sock ]
+}
+
 if virsh -c "$uri" version >/dev/null 2>&1; then
+	if [ "$(id -u)" -eq 0 ] && without_systemd && ! virtlogd_up; then
+		detached virtlogd -d
+		echo "libvirt: virtlogd was not running; started it" >&2
+	fi
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
 	echo "libvirt: libvirtd is not reachable at $uri; run as root to start it" >&2
 	exit 1
 fi
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+if ! without_systemd; then
 	systemctl start virtlogd.socket libvirtd.socket libvirtd.service 2>/dev/null || true
 else
 	getent group kvm >/dev/null || groupadd -r kvm
@@ -51,7 +65,7 @@ else
 	id libvirt-qemu >/dev/null 2>&1 ||
 		useradd -r -g kvm -G libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
 	mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/libvirt
-	pgrep -x virtlogd >/dev/null || detached virtlogd -d
+	virtlogd_up || detached virtlogd -d
 	# libvirtd daemonizes each QEMU, which then belongs to PID 1, and it
 	# waits for the QEMU to be reaped whenever it stops a domain.  A
 	# container's PID 1 may reap late: 1.4 s per stopped domain was seen
