@@ -172,8 +172,8 @@ nc_host_evacuate(NcCli *cli, int argc, char **argv)
     json_t *left = json_object_get(h, "left");
     size_t i;
     json_t *x;
-    printf("host %s evacuated and disabled: %zu VMs moving, %zu left\n", nc_json_str(h, "name"),
-           json_array_size(ops), json_array_size(left));
+    printf("host %s evacuated and disabled: %zu VM%s moving, %zu left\n", nc_json_str(h, "name"),
+           json_array_size(ops), json_array_size(ops) == 1 ? "" : "s", json_array_size(left));
     json_array_foreach(ops, i, x)
         printf("  %s  moving (operation %s)\n",
                nc_json_str(json_object_get(x, "target"), "name"), nc_json_str(x, "id"));

@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "daemon.h"
 #include "conf/domain.h"
+#include "hv/hv.h"
 #include "store/store.h"
 #include "util/nc_error.h"
 #include "util/nc_valid.h"
@@ -21,29 +22,6 @@
 static void
 nc_purge_silent(void *opaque, virErrorPtr e)
 {
-}
-
-/* Stops and undefines pool nc-CLOUD8-@what if its target is @dir (another
- * cloud may share the 8-character prefix; its pool points elsewhere).
- * Returns whether it did. */
-static bool
-nc_purge_pool(virConnectPtr conn, const char *cloud, const char *what, const char *dir)
-{
-    g_autofree char *name = g_strdup_printf("nc-%.8s-%s", nc_uuid_short(cloud), what);
-    virStoragePoolPtr pool = virStoragePoolLookupByName(conn, name);
-    if (!pool)
-        return false;
-    g_autofree char *xml = virStoragePoolGetXMLDesc(pool, 0);
-    g_autofree char *escaped = g_markup_escape_text(dir, -1);
-    g_autofree char *path = g_strdup_printf("<path>%s</path>", escaped);
-    bool ours = xml && strstr(xml, path);
-    if (ours) {
-        if (virStoragePoolIsActive(pool) == 1)
-            virStoragePoolDestroy(pool);
-        virStoragePoolUndefine(pool);
-    }
-    virStoragePoolFree(pool);
-    return ours;
 }
 
 int
@@ -101,8 +79,8 @@ nc_cmd_purge(int argc, char **argv)
             virDomainFree(doms[i]);
         }
         free(doms);
-        pools += nc_purge_pool(conn, cloud, "images", o.image_dir);
-        pools += nc_purge_pool(conn, cloud, "volumes", o.volume_dir);
+        pools += nc_hv_storage_purge(conn, cloud, "images", o.image_dir);
+        pools += nc_hv_storage_purge(conn, cloud, "volumes", o.volume_dir);
         virConnectClose(conn);
     }
     printf("removed %d domain%s and %d storage pool%s of cloud %s\n", removed,

@@ -50,22 +50,27 @@ nc_op_call(NcCli *cli, const char *method, const char *path, json_t *body, const
 static int
 nc_volume_create(NcCli *cli, int argc, char **argv)
 {
-    char *size = NULL, *fs = NULL;
+    char *size = NULL, *fs = NULL, *vm = NULL;
     GOptionEntry entries[] = {
         { "size", 's', 0, G_OPTION_ARG_STRING, &size, "Size, such as 10G (required)", "SIZE" },
         { "fs", 0, 0, G_OPTION_ARG_STRING, &fs, "ext4 (default), xfs or none", "FS" },
+        { "vm", 0, 0, G_OPTION_ARG_STRING, &vm, "Make it on this VM's host, to attach there",
+          "VM" },
         { NULL }
     };
     if (nc_cli_parse("NAME - make a formatted volume", entries, &argc, &argv, cli) < 0)
         return 2;
     g_autoptr(NcClient) client = cli->client;
-    if (nc_args_exactly(argc, 1, "volume create NAME --size 10G [--fs ext4|xfs|none]") < 0 || !size)
+    if (nc_args_exactly(argc, 1, "volume create NAME --size 10G [--fs ext4|xfs|none] [--vm VM]")
+        < 0 || !size)
         return 2;
     int64_t gib = 0;
     if (nc_parse_gib("--size", size, &gib) < 0)
         return 2;
     g_autoptr(json_t) req = json_pack("{s:s, s:I, s:s}", "name", argv[1], "size_gib",
                                       (json_int_t)gib, "filesystem", fs ? fs : "ext4");
+    if (vm)
+        json_object_set_new(req, "vm", json_string(vm));
     g_autofree char *label = g_strdup_printf("creating volume %s", argv[1]);
     return nc_op_call(cli, "POST", "/v1/volumes", req, label);
 }

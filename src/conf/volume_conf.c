@@ -35,7 +35,8 @@ nc_volume_free(NcVolume *v)
 int
 nc_volume_from_request(json_t *req, NcVolume **ret, GError **err)
 {
-    static const char *const keys[] = { "name", "size_gib", "filesystem", NULL };
+    /* "vm": made on that VM's host (the service reads it) */
+    static const char *const keys[] = { "name", "size_gib", "filesystem", "vm", NULL };
     const char *name = NULL, *fs = "ext4";
     int64_t size = 0;
     if (nc_json_check_keys(req, "a volume", keys, err) < 0 ||

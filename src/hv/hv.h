@@ -18,6 +18,7 @@
 
 #include <glib.h>
 #include <jansson.h>
+#include <libvirt/libvirt.h>
 #include <stdbool.h>
 
 typedef struct NcHv NcHv;
@@ -147,3 +148,17 @@ json_t *nc_hv_image_files(NcHv *hv);
 /* Paths of a VM's files in the instances directory (caller frees). */
 char *nc_hv_vm_dir(NcHv *hv, const char *id);
 char *nc_hv_console_path(const char *instances_dir, const char *id);
+
+/**
+ * nc_hv_storage_purge:
+ * @what: "images" or "volumes"
+ * @dir: the directory the pool is over
+ *
+ * Stops and undefines the storage pool that a QEMU worker of cloud
+ * @cloud_id made over @dir (nestcloud purge), leaving the files.  Pools of
+ * the same name over another directory are another cloud's or worker's.
+ *
+ * Returns: how many pools it removed.
+ */
+int nc_hv_storage_purge(virConnectPtr conn, const char *cloud_id, const char *what,
+                        const char *dir);

@@ -191,6 +191,7 @@ nc_hv_ensure_network(NcHv *hv, GError **err)
     if (!conn)
         return -1;
     virNetworkPtr net = virNetworkLookupByName(conn, NC_NETWORK_NAME);
+    g_autofree char *define_failed = NULL;
     if (net && virNetworkIsActive(net) == 0 && nc_hv_network_collides(net)) {
         /* defined earlier (a Nested Cloud image ships one) on a subnet that
          * this host's own network now uses: define it again on a free one */
@@ -217,17 +218,29 @@ nc_hv_ensure_network(NcHv *hv, GError **err)
             "<dhcp><range start='10.213.%d.10' end='10.213.%d.250'/></dhcp></ip></network>",
             third, third, third);
         net = virNetworkDefineXML(conn, xml);
-        if (net)
+        if (net) {
             virNetworkSetAutostart(net, 1);
+        } else {
+            /* another worker on this libvirt, starting too, defined it first */
+            define_failed = g_strdup(virGetLastErrorMessage());
+            net = virNetworkLookupByName(conn, NC_NETWORK_NAME);
+        }
     }
+    g_autofree char *start_failed = NULL;
     if (net && virNetworkIsActive(net) != 1 && virNetworkCreate(net) < 0) {
-        const char *msg = virGetLastErrorMessage();
-        hv->network_note = g_strdup_printf("cannot start the NAT network: %s", msg);
+        /* or started it first */
+        start_failed = g_strdup(virGetLastErrorMessage());
+        if (virNetworkIsActive(net) == 1)
+            g_clear_pointer(&start_failed, g_free);
+    }
+    if (start_failed) {
+        hv->network_note = g_strdup_printf("cannot start the NAT network: %s", start_failed);
         virNetworkFree(net);
         net = NULL;
     } else if (!net) {
-        const char *msg = virGetLastErrorMessage();
-        hv->network_note = g_strdup_printf("cannot define the NAT network: %s", msg);
+        hv->network_note = g_strdup_printf("cannot define the NAT network: %s",
+                                           define_failed ? define_failed
+                                                         : virGetLastErrorMessage());
     }
     if (net) {
         hv->network = g_strdup(NC_NETWORK_NAME);
@@ -274,6 +287,24 @@ nc_hv_is_nested(void)
     return false;
 }
 
+/* Which libvirt daemon @conn talks to, the same from every worker that
+ * uses it: its driver, its URI's path ("/system", "/session") and the name
+ * of the machine it runs on, as the daemon says it.  "qemu:///system" and
+ * "qemu+ssh://node1/system" name one daemon when both end up on node1.
+ * Workers that share a daemon see each other's domains.  NULL when
+ * libvirt cannot tell. */
+static char *
+nc_hv_qemu_instance(NcHv *hv, virConnectPtr conn)
+{
+    g_autoptr(GUri) uri = g_uri_parse(hv->uri, G_URI_FLAGS_NON_DNS, NULL);
+    g_autofree char *machine = virConnectGetHostname(conn);
+    const char *type = virConnectGetType(conn);
+    if (!uri || !machine || !type)
+        return NULL;
+    const char *path = g_uri_get_path(uri);
+    return g_strdup_printf("%s %s on %s", type, path && *path ? path : "/", machine);
+}
+
 static int
 nc_hv_qemu_host_info(NcHv *hv, NcHost *h, GError **err)
 {
@@ -289,6 +320,7 @@ nc_hv_qemu_host_info(NcHv *hv, NcHost *h, GError **err)
     }
     virConnectGetLibVersion(conn, &libvirt_ver);
     virConnectGetVersion(conn, &qemu_ver);
+    g_autofree char *instance = nc_hv_qemu_instance(hv, conn);
     nc__hv_conn_done(conn);
 
     struct statvfs vfs;
@@ -317,8 +349,9 @@ nc_hv_qemu_host_info(NcHv *hv, NcHost *h, GError **err)
     g_autofree char *qv = g_strdup_printf("%lu.%lu.%lu", qemu_ver / 1000000,
                                           qemu_ver / 1000 % 1000, qemu_ver % 1000);
     json_decref(h->info);
-    h->info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s}",
-                        "hypervisor", "qemu", "uri", hv->uri, "cpu_model", info.model,
+    h->info = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:o, s:o, s:o, s:s}",
+                        "hypervisor", "qemu", "uri", hv->uri,
+                        "libvirt", nc_json_string_or_null(instance), "cpu_model", info.model,
                         "libvirt_version", lv, "qemu_version", qv,
                         "network", nc_json_string_or_null(hv->network),
                         "network_note", nc_json_string_or_null(hv->network_note),

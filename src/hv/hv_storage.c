@@ -29,43 +29,118 @@
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStoragePool, virStoragePoolFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStorageVol, virStorageVolFree)
 
-/* Makes sure a dir pool named @name over @dir exists and runs. */
+/* Whether @pool is a directory pool over @dir. */
+static bool
+nc_hv_pool_over(virStoragePoolPtr pool, const char *dir)
+{
+    g_autofree char *xml = virStoragePoolGetXMLDesc(pool, 0);
+    g_autofree char *escaped = g_markup_escape_text(dir, -1);
+    g_autofree char *path = g_strdup_printf("<path>%s</path>", escaped);
+    return xml && strstr(xml, path);
+}
+
+/* The names a pool of cloud @cloud_id over @dir may have: "nc-CLOUD8-@what"
+ * (@k 0), and "nc-CLOUD8-@what-DIR8" (@k 1, DIR8 a hash of @dir), which a
+ * worker takes when the first is a pool over another directory: another
+ * worker of the cloud on this libvirt, with its own. */
+static char *
+nc_hv_pool_name(const char *cloud_id, const char *what, const char *dir, int k)
+{
+    if (k == 0)
+        return g_strdup_printf("nc-%.8s-%s", nc_uuid_short(cloud_id), what);
+    g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, dir, -1);
+    return g_strdup_printf("nc-%.8s-%s-%.8s", nc_uuid_short(cloud_id), what, sum);
+}
+
+/* Makes sure a dir pool over @dir exists and runs, and says its name.
+ * Workers on one libvirt may start at once: each takes the other's
+ * definition or start for its own. */
 static int
-nc_hv_ensure_pool(NcHv *hv, const char *name, const char *dir, GError **err)
+nc_hv_ensure_pool(NcHv *hv, const char *what, const char *dir, char **ret_name, GError **err)
 {
     if (nc_fs_mkdir_p(dir, 0755, err) < 0)
         return -1;
     virConnectPtr conn = nc__hv_conn(hv, err);
     if (!conn)
         return -1;
-    g_autoptr(virStoragePool) pool = virStoragePoolLookupByName(conn, name);
-    if (!pool) {
+    g_autofree char *name = NULL;
+    g_autofree char *why = NULL;
+    g_autoptr(virStoragePool) pool = NULL;
+    /* a second round when another worker defined the first free name,
+     * over its own directory, between our lookup and our define */
+    for (int round = 0; round < 2 && !pool; round++) {
+        for (int k = 0; k < 2; k++) {
+            g_free(name);
+            name = nc_hv_pool_name(hv->cloud_id, what, dir, k);
+            pool = virStoragePoolLookupByName(conn, name);
+            if (!pool || nc_hv_pool_over(pool, dir))
+                break;
+            g_clear_pointer(&pool, virStoragePoolFree);
+        }
+        if (pool)
+            break;
         g_autoptr(GString) x = g_string_new(NULL);
         nc_xml_printf(x, "<pool type='dir'><name>%s</name><target><path>%s</path></target>"
                          "</pool>", name, dir);
         pool = virStoragePoolDefineXML(conn, x->str, 0);
-        if (pool)
+        if (pool) {
             virStoragePoolSetAutostart(pool, 1);
+            break;
+        }
+        /* another worker on this libvirt defined it first: over our
+         * directory (a worker of ours, starting twice) or over its own */
+        g_free(why);
+        why = g_strdup(virGetLastErrorMessage());
+        pool = virStoragePoolLookupByName(conn, name);
+        if (pool && !nc_hv_pool_over(pool, dir))
+            g_clear_pointer(&pool, virStoragePoolFree);
+    }
+    if (pool) {
+        g_clear_pointer(&why, g_free);
+        if (virStoragePoolIsActive(pool) != 1 && virStoragePoolCreate(pool, 0) < 0) {
+            why = g_strdup(virGetLastErrorMessage());
+            if (virStoragePoolIsActive(pool) == 1)   /* or started it first */
+                g_clear_pointer(&why, g_free);
+        }
     }
     nc__hv_conn_done(conn);
-    if (!pool || (virStoragePoolIsActive(pool) != 1 && virStoragePoolCreate(pool, 0) < 0)) {
-        nc__hv_error(err, NC_ERR_HYPERVISOR, "cannot set up a storage pool");
+    if (why || !pool) {
+        nc_error_set(err, NC_ERR_HYPERVISOR, "cannot set up storage pool %s over %s: %s", name,
+                     dir, why ? why : "its name is taken by a pool over another directory");
         return -1;
     }
+    *ret_name = g_steal_pointer(&name);
     return 0;
 }
 
 int
 nc__hv_storage_open(NcHv *hv, GError **err)
 {
-    g_autofree char *images = g_strdup_printf("nc-%.8s-images", nc_uuid_short(hv->cloud_id));
+    g_autofree char *images = NULL;
     g_autofree char *snaps = g_build_filename(hv->image_dir, "snapshots", NULL);
-    hv->volume_pool = g_strdup_printf("nc-%.8s-volumes", nc_uuid_short(hv->cloud_id));
-    if (nc_hv_ensure_pool(hv, images, hv->image_dir, err) < 0 ||
-        nc_hv_ensure_pool(hv, hv->volume_pool, hv->volume_dir, err) < 0 ||
+    g_clear_pointer(&hv->volume_pool, g_free);
+    if (nc_hv_ensure_pool(hv, "images", hv->image_dir, &images, err) < 0 ||
+        nc_hv_ensure_pool(hv, "volumes", hv->volume_dir, &hv->volume_pool, err) < 0 ||
         nc_fs_mkdir_p(snaps, 0755, err) < 0)
         return -1;
     return 0;
+}
+
+int
+nc_hv_storage_purge(virConnectPtr conn, const char *cloud_id, const char *what,
+                    const char *dir)
+{
+    int n = 0;
+    for (int k = 0; k < 2; k++) {
+        g_autofree char *name = nc_hv_pool_name(cloud_id, what, dir, k);
+        g_autoptr(virStoragePool) pool = virStoragePoolLookupByName(conn, name);
+        if (!pool || !nc_hv_pool_over(pool, dir))
+            continue;
+        if (virStoragePoolIsActive(pool) == 1)
+            virStoragePoolDestroy(pool);
+        n += virStoragePoolUndefine(pool) == 0;
+    }
+    return n;
 }
 
 static virStoragePoolPtr

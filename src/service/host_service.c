@@ -252,6 +252,30 @@ nc_host_service_delete(NcCentral *c, const NcCaller *caller, const char *key, bo
                      (json_int_t)lost);
 }
 
+/* Another host that is up and shares @h's libvirt daemon (workers on one
+ * machine: they see each other's domains), into *@ret_twin, or NULL.
+ * Returns: 0, or -1 on a store error. */
+static int
+nc_host_live_twin(NcCentral *c, const NcHost *h, NcHost **ret_twin, GError **err)
+{
+    *ret_twin = NULL;
+    const char *daemon = nc_json_str(h->info, "libvirt");
+    if (!daemon)
+        return 0;
+    g_autoptr(GPtrArray) hosts = nc_store_host_list(c->store, err);
+    if (!hosts)
+        return -1;
+    for (guint i = 0; i < hosts->len; i++) {
+        NcHost *o = g_ptr_array_index(hosts, i);
+        if (strcmp(o->id, h->id) != 0 && g_strcmp0(o->state, "up") == 0 &&
+            g_strcmp0(nc_json_str(o->info, "libvirt"), daemon) == 0) {
+            *ret_twin = g_ptr_array_steal_index(hosts, i);
+            return 0;
+        }
+    }
+    return 0;
+}
+
 json_t *
 nc_host_service_evacuate(NcCentral *c, const NcCaller *caller, const char *key, GError **err)
 {
@@ -266,6 +290,18 @@ nc_host_service_evacuate(NcCentral *c, const NcCaller *caller, const char *key, 
                                            "(its VMs would otherwise run twice)", err);
     if (!h)
         return NULL;
+    /* its worker is gone, not its machine: the VMs run on, and their
+     * copies would be made on the same daemon */
+    g_autoptr(NcHost) twin = NULL;
+    if (nc_host_live_twin(c, h, &twin, err) < 0)
+        return NULL;
+    if (twin) {
+        nc_error_set(err, NC_ERR_CONFLICT, "host '%s' shares its libvirt (%s) with host '%s', "
+                     "which is up: the machine is alive and the VMs still run there; restart "
+                     "the worker of '%s' instead", h->name, nc_json_str(h->info, "libvirt"),
+                     twin->name, h->name);
+        return NULL;
+    }
     /* its operations are settled, so the commands still waiting for it are
      * moot (those a hung host took already settle nothing when it wakes:
      * their operations are final, and what they made there is removed) */

@@ -114,7 +114,21 @@ nc_volume_service_create(NcCentral *c, const NcCaller *caller, json_t *req, GErr
                      MAX(0, max_gib - gib));
         return NULL;
     }
-    g_autofree char *host = nc_storage_host(c, NULL, err);
+    /* a volume is a file on one host, and attaches only to VMs there */
+    const char *near = NULL;
+    g_autoptr(NcVm) vm = NULL;
+    if (nc_json_get_string(req, "vm", false, 256, &near, err) < 0)
+        return NULL;
+    if (near) {
+        vm = nc_store_vm_get(c->store, NC_SCOPE(caller), near, err);
+        if (!vm)
+            return NULL;
+        if (!vm->host) {
+            nc_error_set(err, NC_ERR_CONFLICT, "VM '%s' has no host yet", vm->spec->name);
+            return NULL;
+        }
+    }
+    g_autofree char *host = nc_storage_host(c, vm ? vm->host : NULL, err);
     if (!host)
         return NULL;
     v->host = g_strdup(host);
@@ -323,6 +337,14 @@ nc_volume_service_attach(NcCentral *c, const NcCaller *caller, const char *vm_ke
     if (v->vm || strcmp(v->state, "available") != 0) {
         nc_error_set(err, NC_ERR_CONFLICT, "volume '%s' is %s%s%s", v->name, v->state,
                      v->vm ? ", attached to " : "", v->vm ? (v->vm_name ? v->vm_name : v->vm) : "");
+        return NULL;
+    }
+    if (v->host && strcmp(v->host, vm->host) != 0) {
+        g_autoptr(NcHost) there = nc_store_host_get(c->store, v->host, NULL);
+        nc_error_set(err, NC_ERR_CONFLICT, "volume '%s' is a file on host '%s' and VM '%s' runs "
+                     "on host '%s': a volume attaches only to VMs of its host (make one there "
+                     "with \"vm\": \"%s\")", v->name, there ? there->name : v->host,
+                     vm->spec->name, vm->host_name ? vm->host_name : vm->host, vm->spec->name);
         return NULL;
     }
     v->device = nc_volume_free_device(c, vm->spec->id, err);

@@ -305,6 +305,33 @@ class SimWorker:
         shutil.rmtree(self.state, ignore_errors=True)
 
 
+class QemuWorker(SimWorker):
+    """`nestcloud worker` on this machine's libvirt (qemu:///system), sharing
+    a cloud's store (local bus).  Several of them share one libvirt."""
+
+    def __init__(self, cloud, name, extra=()):
+        super().__init__(cloud, 0, name=name)
+        self.args = [NESTCLOUD, "worker", "--name", name, "--lanes", "2",
+                     "--store", os.path.join(cloud.state, "nestcloud.db"),
+                     "--image-dir", os.path.join(cloud.state, "images"),
+                     "--state-dir", self.state, "--heartbeat", "1000", *extra]
+
+    def stop(self):
+        super().stop()
+        purge_worker(self.cloud, self.state)
+
+
+def purge_worker(cloud, state):
+    """`nestcloud purge` for a QEMU worker with its own state dir: the
+    cloud's domains, and the storage pools the worker made over its
+    directories (the cloud's own purge knows only the cloud's)."""
+    if os.environ.get("NESTCLOUD_TEST_KEEP"):
+        return
+    subprocess.run([NESTCLOUD, "purge", "--store", os.path.join(cloud.state, "nestcloud.db"),
+                    "--state-dir", state, "--image-dir", os.path.join(cloud.state, "images")],
+                   capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def cloud(request):
     c = Cloud(request.module.__name__.split(".")[-1].replace("_", "-"))

@@ -27,7 +27,7 @@ import uuid
 
 import pytest
 
-from conftest import NESTCLOUD, STATE_ROOT, TOP, Cloud, virsh, wait_for
+from conftest import NESTCLOUD, STATE_ROOT, TOP, Cloud, purge_worker, virsh, wait_for
 
 RABBITMQ_SH = os.path.join(TOP, "scripts", "rabbitmq.sh")
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/lib/rabbitmq/bin/rabbitmq-server"),
@@ -277,6 +277,8 @@ def mixed():
         for w in [getattr(cloud, "qemu", None)] + getattr(cloud, "sims", []):
             if w:
                 w.stop()
+        if getattr(cloud, "qemu", None):
+            purge_worker(cloud, cloud.qemu.state)
         cloud.destroy()
         for w in [getattr(cloud, "qemu", None)] + getattr(cloud, "sims", []):
             if w:

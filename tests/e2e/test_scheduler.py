@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import Cloud, SimWorker, wait_for
+from conftest import Cloud, QemuWorker, SimWorker, virsh, wait_for
 
 HOSTS = 10
 
@@ -409,6 +409,113 @@ def test_a_dead_host_is_evacuated():
     finally:
         a.stop()
         b.stop()
+        c.destroy()
+
+
+def test_hosts_sharing_one_libvirt_are_not_evacuated_while_one_is_up():
+    """Two workers on one libvirt daemon are two hosts that see each other's
+    domains.  With one of them down and the other up, the machine is alive:
+    an evacuation of the one down is refused and changes nothing, and its VM
+    runs on in libvirt.  With both down, the evacuation goes ahead, to
+    another machine, and the worker that comes back removes its copy."""
+    # not 3 s: twin2 must not miss its heartbeats while twin1 is down
+    c = Cloud("sched-twins", command="serve").start(extra=("--host-timeout", "6"))
+    t1 = QemuWorker(c, "twin1").start()
+    t2 = QemuWorker(c, "twin2").start()
+    far = SimWorker(c, 1, name="far").start()
+    try:
+        wait_for("three hosts up", lambda: sorted(
+            h["name"] for h in c.get("/v1/hosts")["hosts"] if h["state"] == "up") == [
+            "far-0000", "twin1", "twin2"], timeout=60)
+        hosts = {h["name"]: h for h in c.get("/v1/hosts")["hosts"]}
+        daemon = hosts["twin1"]["info"]["libvirt"]
+        assert daemon.startswith("QEMU /system on "), daemon
+        assert hosts["twin2"]["info"]["libvirt"] == daemon
+        assert "libvirt" not in hosts["far-0000"]["info"]   # a simulated host shares nothing
+        # one libvirt, two workers with a directory of volumes each: a pool
+        # over each (they started at once; neither took the other's)
+        short = c.cloud_short()
+        pools = {}
+        for name in virsh("pool-list", "--all", "--name").split():
+            if name.startswith(f"nc-{short}-volumes"):
+                xml = virsh("pool-dumpxml", name)
+                pools[name] = xml.split("<path>")[1].split("</path>")[0]
+        assert sorted(pools.values()) == [t1.state + "/volumes", t2.state + "/volumes"], pools
+        assert f"nc-{short}-volumes" in pools, pools
+
+        status, op = create(c, "shared", host="twin1", memory_mib=256, max_memory_mib=256)
+        assert status == 202 and c.wait_op(op)["status"] == "succeeded", op
+        vm_id = op["target"]["id"]
+        assert c.domains().get(vm_id) == "running"
+
+        # a volume of a VM on twin2 lies in twin2's directory, in its pool
+        status, op = create(c, "other", host="twin2", memory_mib=256, max_memory_mib=256)
+        assert status == 202 and c.wait_op(op)["status"] == "succeeded", op
+        vol = c.call("POST", "/v1/volumes", {"name": "d2", "size_gib": 1, "vm": "other"},
+                     expect=(202,))
+        assert c.wait_op(vol)["status"] == "succeeded", vol
+        # one made on twin1 does not attach to a VM on twin2
+        vol = c.call("POST", "/v1/volumes", {"name": "d1", "size_gib": 1, "vm": "shared"},
+                     expect=(202,))
+        assert c.wait_op(vol)["status"] == "succeeded", vol
+        status, body = c.request("POST", "/v1/vms/other/volumes", {"volume": "d1"})
+        assert status == 409, body
+        assert ("volume 'd1' is a file on host 'twin1' and VM 'other' runs on host 'twin2'"
+                in body["error"]["message"]), body
+        assert c.get("/v1/volumes/d1")["state"] == "available"
+        pool1 = next(n for n, d in pools.items() if d == t1.state + "/volumes")
+        assert f"{c.get('/v1/volumes/d1')['id']}.raw" in virsh("vol-list", pool1)
+        att = c.call("POST", "/v1/vms/other/volumes", {"volume": "d2"}, expect=(202,))
+        done = c.wait_op(att)
+        assert done["status"] == "succeeded", done
+        d2 = c.get("/v1/volumes/d2")
+        pool2 = next(n for n, d in pools.items() if d == t2.state + "/volumes")
+        assert f"{d2['id']}.raw" in virsh("vol-list", pool2)
+        assert os.path.exists(os.path.join(t2.state, "volumes", f"{d2['id']}.raw"))
+        status, op = c.request("DELETE", "/v1/vms/other")
+        assert status == 202 and c.wait_op(op)["status"] == "succeeded", op
+        assert c.get("/v1/volumes/d2")["state"] == "available"
+
+
+        t1.kill9()
+        wait_for("twin1 down", lambda: c.get("/v1/hosts/twin1")["state"] == "down", 30)
+        assert c.get("/v1/hosts/twin2")["state"] == "up"
+        status, body = c.request("POST", "/v1/hosts/twin1/evacuate")
+        assert status == 409, body
+        msg = body["error"]["message"]
+        assert f"shares its libvirt ({daemon}) with host 'twin2', which is up" in msg, msg
+        r = c.cli("host", "evacuate", "twin1", check=False)
+        assert r.returncode != 0 and "restart the worker of 'twin1'" in r.stderr, r
+        # nothing changed, and twin2's heartbeats leave twin1's domain alone
+        seen = [c.get("/v1/hosts/twin2")["last_seen"]]
+
+        def beats():
+            now = c.get("/v1/hosts/twin2")["last_seen"]
+            if now != seen[-1]:
+                seen.append(now)
+            return len(seen) >= 3
+        wait_for("two more heartbeats of twin2", beats, 15)
+        h = c.get("/v1/hosts/twin1")
+        assert h["enabled"] is True, h
+        vm = c.vm(vm_id)
+        assert vm["host"] == "twin1" and vm["state"] == "unknown", vm
+        assert c.domains().get(vm_id) == "running"
+
+        # the machine's workers both gone: it counts as dead
+        t2.kill9()
+        wait_for("twin2 down", lambda: c.get("/v1/hosts/twin2")["state"] == "down", 30)
+        r = c.cli("host", "evacuate", "twin1")
+        assert "evacuated and disabled: 1 VM moving, 0 left" in r.stdout, r.stdout
+        wait_for("the VM running on far-0000", lambda: (
+            lambda v: v["host"] == "far-0000" and v["state"] == "running")(c.vm(vm_id)), 30)
+        # twin1 back: it removes the copy it held; the VM runs on, elsewhere
+        t1.start()
+        wait_for("twin1's copy removed", lambda: vm_id not in c.domains(), 60)
+        assert worker_domains(far, "far-0000") == {vm_id: "running"}
+        assert c.vm(vm_id)["state"] == "running"
+    finally:
+        for w in (t1, t2, far):
+            w.stop()
         c.destroy()
 
 

@@ -130,6 +130,14 @@ def test_bad_volume_requests_change_nothing(cloud, body):
     assert cloud.get("/v1/volumes")["volumes"] == before
 
 
+@pytest.mark.parametrize("vm, status", [("no-such-vm", 404), (7, 400), ("x" * 300, 400)])
+def test_volume_on_a_missing_vm_host_changes_nothing(cloud, vm, status):
+    before = cloud.get("/v1/volumes")["volumes"]
+    got, out = cloud.request("POST", "/v1/volumes", {"name": "z", "size_gib": 1, "vm": vm})
+    assert got == status, out
+    assert cloud.get("/v1/volumes")["volumes"] == before
+
+
 def test_attach_to_deleted_vm_and_racing_attaches(cloud):
     vm = cloud.create_vm("short", memory_mib=128, max_memory_mib=128, start=False)
     cloud.delete_vm("short")
