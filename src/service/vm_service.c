@@ -1331,6 +1331,12 @@ nc__vm_apply_state(NcCentral *c, json_t *msg, GError **err)
     }
     if (vm->op || vm->state == NC_VM_DELETING)
         return 0;   /* the operation in flight will settle the state */
+    /* a domain of this VM on another host: the copy an evacuated VM left,
+     * being removed, or a domain seen by a worker that shares its host's
+     * libvirt.  Only the VM's own host speaks for it. */
+    const char *from = nc_json_str(msg, "host");
+    if (from && g_strcmp0(from, vm->host) != 0)
+        return 0;
     const char *state = nc_json_str(msg, "state");
     NcVmState next = vm->state;
     if (g_strcmp0(state, "running") == 0) {
