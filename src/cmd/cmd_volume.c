@@ -89,13 +89,15 @@ nc_volume_list(NcCli *cli, int argc, char **argv)
         nc_cli_print_json(r);
         return 0;
     }
-    NcTable *t = nc_table_new("NAME", "SIZE", "FS", "STATE", "ATTACHED TO", "DEVICE", "ID", NULL);
+    NcTable *t = nc_table_new("NAME", "SIZE", "FS", "STATE", "HOST", "ATTACHED TO", "DEVICE", "ID",
+                              NULL);
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(r, "volumes"), i, v) {
         g_autofree char *sz = g_strdup_printf("%" G_GINT64_FORMAT "G", nc_json_int(v, "size_gib", 0));
         nc_table_add(t, nc_json_str(v, "name"), sz, nc_json_str(v, "filesystem"),
-                     nc_json_str(v, "state"), nc_json_str(v, "attached_to_name"),
+                     nc_json_str(v, "state"), nc_json_str(v, "host"),
+                     nc_json_str(v, "attached_to_name"),
                      nc_json_str(v, "device"), nc_json_str(v, "id"));
     }
     nc_table_print(t, stdout);

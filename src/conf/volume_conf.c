@@ -25,6 +25,7 @@ nc_volume_free(NcVolume *v)
     g_free(v->state);
     g_free(v->vm);
     g_free(v->vm_name);
+    g_free(v->host_name);
     g_free(v->device);
     g_free(v->host);
     g_free(v->op);
@@ -69,10 +70,14 @@ nc_volume_to_api_json(const NcVolume *v)
 {
     g_autofree char *created = nc_time_format(v->created_at);
     g_autofree char *updated = nc_time_format(v->updated_at);
-    return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:s}",
+    return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, "
+                     "s:s}",
                      "id", v->id, "name", v->name, "project", v->project,
                      "size_gib", (json_int_t)v->size_gib, "filesystem", v->filesystem,
-                     "state", v->state, "attached_to", nc_json_string_or_null(v->vm),
+                     "state", v->state,
+                     "host", nc_json_string_or_null(v->host_name ? v->host_name : v->host),
+                     "host_id", nc_json_string_or_null(v->host),
+                     "attached_to", nc_json_string_or_null(v->vm),
                      "attached_to_name", nc_json_string_or_null(v->vm_name),
                      "device", nc_json_string_or_null(v->device),
                      "operation", nc_json_string_or_null(v->op),

@@ -36,7 +36,8 @@ typedef struct {
     char *vm;             /* attached to, or NULL */
     char *vm_name;
     char *device;         /* "vdb" ... while attached */
-    char *host;           /* the host that made it (the pool may be shared) */
+    char *host;           /* the host whose file it is: it attaches only to VMs there */
+    char *host_name;      /* filled by readers that join hosts */
     char *op;             /* operation in flight */
     char *error;
     int64_t created_at, updated_at;

@@ -340,10 +340,9 @@ nc_volume_service_attach(NcCentral *c, const NcCaller *caller, const char *vm_ke
         return NULL;
     }
     if (v->host && strcmp(v->host, vm->host) != 0) {
-        g_autoptr(NcHost) there = nc_store_host_get(c->store, v->host, NULL);
         nc_error_set(err, NC_ERR_CONFLICT, "volume '%s' is a file on host '%s' and VM '%s' runs "
                      "on host '%s': a volume attaches only to VMs of its host (make one there "
-                     "with \"vm\": \"%s\")", v->name, there ? there->name : v->host,
+                     "with \"vm\": \"%s\")", v->name, v->host_name ? v->host_name : v->host,
                      vm->spec->name, vm->host_name ? vm->host_name : vm->host, vm->spec->name);
         return NULL;
     }

@@ -5,8 +5,9 @@
 
 #define NC_VOL_COLUMNS \
     "v.id, v.project, v.name, v.size_gib, v.filesystem, v.state, v.vm, v.device, v.host," \
-    " v.op, v.error, v.created_at, v.updated_at, m.name"
-#define NC_VOL_FROM " FROM volumes v LEFT JOIN vms m ON m.id = v.vm "
+    " v.op, v.error, v.created_at, v.updated_at, m.name, h.name"
+#define NC_VOL_FROM " FROM volumes v LEFT JOIN vms m ON m.id = v.vm" \
+    " LEFT JOIN hosts h ON h.id = v.host "
 
 static NcVolume *
 nc_volume_from_row(NcRows *r)
@@ -26,6 +27,7 @@ nc_volume_from_row(NcRows *r)
     v->created_at = nc_rows_int(r, 11);
     v->updated_at = nc_rows_int(r, 12);
     v->vm_name = nc_rows_dup(r, 13);
+    v->host_name = nc_rows_dup(r, 14);
     return v;
 }
 

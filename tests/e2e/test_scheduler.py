@@ -462,7 +462,10 @@ def test_hosts_sharing_one_libvirt_are_not_evacuated_while_one_is_up():
         assert status == 409, body
         assert ("volume 'd1' is a file on host 'twin1' and VM 'other' runs on host 'twin2'"
                 in body["error"]["message"]), body
-        assert c.get("/v1/volumes/d1")["state"] == "available"
+        d1 = c.get("/v1/volumes/d1")
+        assert d1["state"] == "available" and d1["host"] == "twin1", d1
+        assert c.get("/v1/volumes/d2")["host"] == "twin2"
+        assert "twin1" in c.cli("volume", "list").stdout
         pool1 = next(n for n, d in pools.items() if d == t1.state + "/volumes")
         assert f"{c.get('/v1/volumes/d1')['id']}.raw" in virsh("vol-list", pool1)
         att = c.call("POST", "/v1/vms/other/volumes", {"volume": "d2"}, expect=(202,))
