@@ -36,11 +36,21 @@ cli() { "$nc" "$@" --state-dir "$state"; }
 if ! cli vm show demo >/dev/null 2>&1; then
 	cli vm create demo --image test --vcpus 1 --memory 512M
 fi
+# On a second run the VM is there already, with its address from before:
+# it counts once it runs again (its host's first heartbeat says so; the
+# reconciler boots it again if the machine restarted).  A demo VM someone
+# stopped is started.
+field() { cli vm show demo --json | sed -n "s/^  \"$1\": \"\([^\"]*\)\".*/\1/p" | head -1; }
 echo "waiting for the demo VM to boot and take an address..."
 addr=""
-for _ in $(seq 1 90); do
-	addr=$(cli vm show demo --json | sed -n 's/.*"address": "\([0-9.]*\)".*/\1/p' | head -1)
-	[ -n "$addr" ] && break
+started=""
+for _ in $(seq 1 120); do
+	st=$(field state)
+	if [ "$st" = stopped ] && [ -z "$started" ]; then
+		cli vm start demo >/dev/null && started=yes
+	fi
+	addr=$(field address)
+	[ "$st" = running ] && [ -n "$addr" ] && break
 	sleep 1
 done
 echo
