@@ -52,8 +52,8 @@ nc_hv_pool_name(const char *cloud_id, const char *what, const char *dir, int k)
     return g_strdup_printf("nc-%.8s-%s-%.8s", nc_uuid_short(cloud_id), what, sum);
 }
 
-/* Makes sure a dir pool over @dir exists and runs, and says its name.
- * Workers on one libvirt may start at once: each takes the other's
+/* Makes sure a dir pool over @dir exists and runs, and says its name
+ * into *@ret_name (unless NULL).  Workers on one libvirt may start at once: each takes the other's
  * definition or start for its own. */
 static int
 nc_hv_ensure_pool(NcHv *hv, const char *what, const char *dir, char **ret_name, GError **err)
@@ -109,17 +109,17 @@ nc_hv_ensure_pool(NcHv *hv, const char *what, const char *dir, char **ret_name, 
                      dir, why ? why : "its name is taken by a pool over another directory");
         return -1;
     }
-    *ret_name = g_steal_pointer(&name);
+    if (ret_name)
+        *ret_name = g_steal_pointer(&name);
     return 0;
 }
 
 int
 nc__hv_storage_open(NcHv *hv, GError **err)
 {
-    g_autofree char *images = NULL;
     g_autofree char *snaps = g_build_filename(hv->image_dir, "snapshots", NULL);
     g_clear_pointer(&hv->volume_pool, g_free);
-    if (nc_hv_ensure_pool(hv, "images", hv->image_dir, &images, err) < 0 ||
+    if (nc_hv_ensure_pool(hv, "images", hv->image_dir, NULL, err) < 0 ||
         nc_hv_ensure_pool(hv, "volumes", hv->volume_dir, &hv->volume_pool, err) < 0 ||
         nc_fs_mkdir_p(snaps, 0755, err) < 0)
         return -1;

@@ -514,8 +514,13 @@ def test_hosts_sharing_one_libvirt_are_not_evacuated_while_one_is_up():
         # twin1 back: it removes the copy it held; the VM runs on, elsewhere
         t1.start()
         wait_for("twin1's copy removed", lambda: vm_id not in c.domains(), 60)
-        assert worker_domains(far, "far-0000") == {vm_id: "running"}
-        assert c.vm(vm_id)["state"] == "running"
+        # far-0000 writes the domains it runs at its next heartbeat
+        wait_for("the VM among far-0000's domains",
+                 lambda: worker_domains(far, "far-0000") == {vm_id: "running"}, 15)
+        # and the copy's end did not stop the VM (a report of another host)
+        time.sleep(2)
+        vm = c.vm(vm_id)
+        assert vm["state"] == "running" and vm["desired"] == "running", vm
     finally:
         for w in (t1, t2, far):
             w.stop()
